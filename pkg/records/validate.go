@@ -124,6 +124,9 @@ func IsSecretHeader(name string) bool {
 	if n == "authorization" || n == "proxy-authorization" || n == "cookie" || n == "set-cookie" {
 		return true
 	}
+	if n == "x-smg-routing-key" { // a routing hint, not a credential
+		return false
+	}
 	for _, w := range []string{"key", "token", "secret", "password", "auth"} {
 		if strings.Contains(n, w) {
 			return true
