@@ -1,0 +1,268 @@
+package backends
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/bsbench/bs/pkg/records"
+)
+
+const (
+	// readBufSize is the bufio buffer of one response. Longer lines are assembled in reqState.over.
+	readBufSize = 32 << 10
+	// errBodyMax is how much of an error response body goes into the message.
+	errBodyMax = 1 << 10
+	// drainMax bounds how much of an abandoned body is read to keep its connection reusable.
+	drainMax = 1 << 20
+)
+
+// reqState is the reusable scratch memory of one request.
+type reqState struct {
+	bl   builder
+	br   *bufio.Reader
+	over []byte // a line longer than the bufio buffer
+	raw  []byte // native: raw text of the latest counted chunk
+	body []byte // a non-streamed response body
+	text []byte // decoded text so far
+	dec  []byte // native --record-text: decoded cumulative text of the current chunk
+}
+
+var statePool = sync.Pool{New: func() any {
+	return &reqState{br: bufio.NewReaderSize(nil, readBufSize)}
+}}
+
+// Buffers that grew past this are dropped rather than pooled, so one huge response does not pin
+// memory for the rest of the run.
+const keepMax = 1 << 20
+
+func putState(st *reqState) {
+	st.br.Reset(nil)
+	if cap(st.over) > keepMax {
+		st.over = nil
+	}
+	if cap(st.raw) > keepMax {
+		st.raw = nil
+	}
+	if cap(st.body) > keepMax {
+		st.body = nil
+	}
+	if cap(st.text) > keepMax {
+		st.text = nil
+	}
+	if cap(st.dec) > keepMax {
+		st.dec = nil
+	}
+	if cap(st.bl.body.arena) > keepMax {
+		st.bl.body.arena = nil
+	}
+	statePool.Put(st)
+}
+
+// Send implements Backend.
+func (b *backend) Send(ctx context.Context, c *http.Client, p *records.Prompt, msgs []records.Message, ev *records.Event, zero time.Time) string {
+	now := func() int64 { return int64(time.Since(zero)) }
+	ev.PromptLen = p.PromptLen
+	ev.TextPromptLen = p.TextPromptLen
+	ev.VisionPromptLen = p.VisionPromptLen
+	ev.OutputLen = p.OutputLen
+	ev.Lora, ev.Group, ev.Session = p.Lora, p.Group, p.Session
+	resetResult(ev)
+	if c == nil {
+		c = http.DefaultClient
+	}
+
+	st := statePool.Get().(*reqState)
+	defer putState(st)
+
+	body, err := b.buildBody(&st.bl, p, msgs)
+	if err != nil {
+		t := now()
+		ev.SentNS, ev.EndNS = t, t
+		b.fail(ev, records.ErrClient, err.Error())
+		return ""
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.url, bytes.NewReader(body))
+	if err != nil {
+		t := now()
+		ev.SentNS, ev.EndNS = t, t
+		b.fail(ev, records.ErrClient, "building the request: "+err.Error())
+		return ""
+	}
+	b.setHeaders(req, p, ev.RequestID)
+
+	ev.SentNS = now()
+	resp, err := c.Do(req)
+	if err != nil {
+		ev.EndNS = now()
+		kind, msg := classify(ctx, err)
+		b.fail(ev, kind, msg)
+		return ""
+	}
+	ev.HeadersNS = now()
+	ev.Status = resp.StatusCode
+	defer resp.Body.Close()
+
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		msg := statusMessage(resp)
+		ev.EndNS = now()
+		b.fail(ev, records.ErrHTTPStatus, msg)
+		return ""
+	}
+
+	stream := b.opts.Stream || b.spec.kind == kindTRT
+	switch ct := strings.ToLower(resp.Header.Get("Content-Type")); {
+	case stream && b.spec.kind != kindTruss && strings.HasPrefix(ct, "application/json"):
+		// The server answered with one JSON document instead of an event stream (a 200 carrying
+		// an error object, or a server that ignores "stream").
+		stream = false
+	case !stream && strings.HasPrefix(ct, "text/event-stream"):
+		stream = true // a server that streams although it was asked not to
+	}
+	return b.parse(ctx, st, ev, resp.Body, stream, now)
+}
+
+// parse reads a 2xx response body into ev and returns the generated text. now stamps each line.
+func (b *backend) parse(ctx context.Context, st *reqState, ev *records.Event, body io.Reader, stream bool, now func() int64) string {
+	ps := parser{b: b, st: st, ev: ev, sent: ev.SentNS, tokensOK: true}
+	st.text = st.text[:0]
+	st.raw = st.raw[:0]
+	if stream {
+		ps.readStream(ctx, body, now)
+	} else {
+		ps.readBody(ctx, body, now)
+	}
+	return ps.finish()
+}
+
+// setHeaders sets the request headers: Content-Type, Accept-Encoding: identity, Authorization, the user's headers (which win,
+// as in the reference), X-SMG-Routing-Key when the prompt has a routing key, and X-Request-Id (a bs
+// addition, so a request can be found in server logs). trt sends no Authorization, user or routing
+// headers, as in the reference.
+func (b *backend) setHeaders(req *http.Request, p *records.Prompt, requestID string) {
+	h := req.Header
+	h.Set("Content-Type", "application/json")
+	// Ask for an uncompressed body: a compressed event stream can be held back by the compressor,
+	// which would distort chunk times. (Set explicitly, Go does not decompress transparently.)
+	h.Set("Accept-Encoding", "identity")
+	if b.spec.kind != kindTRT {
+		if b.opts.Authorization != "" {
+			h.Set("Authorization", b.opts.Authorization)
+		}
+		for k, vs := range b.header {
+			if http.CanonicalHeaderKey(k) == "Host" {
+				if len(vs) > 0 {
+					req.Host = vs[len(vs)-1]
+				}
+				continue
+			}
+			h[http.CanonicalHeaderKey(k)] = vs
+		}
+		if p.RoutingKey != "" {
+			h.Set("X-SMG-Routing-Key", p.RoutingKey)
+		}
+	}
+	if requestID != "" {
+		h.Set("X-Request-Id", requestID)
+	}
+}
+
+// classify maps a transport error to an error kind and message.
+func classify(ctx context.Context, err error) (string, string) {
+	if cerr := ctx.Err(); cerr != nil {
+		if errors.Is(cerr, context.DeadlineExceeded) {
+			return records.ErrTimeout, "request timed out: " + err.Error()
+		}
+		return records.ErrCancelled, "request cancelled: " + err.Error()
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return records.ErrTimeout, err.Error()
+	}
+	if errors.Is(err, context.Canceled) {
+		return records.ErrCancelled, err.Error()
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return records.ErrConnect, err.Error()
+	}
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return records.ErrConnect, err.Error()
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return records.ErrTimeout, err.Error()
+	}
+	return records.ErrStreamBroken, err.Error()
+}
+
+// readErr classifies an error met while reading a response body.
+func readErr(ctx context.Context, err error) (string, string) {
+	if cerr := ctx.Err(); cerr != nil {
+		if errors.Is(cerr, context.DeadlineExceeded) {
+			return records.ErrTimeout, "request timed out while reading the response: " + err.Error()
+		}
+		return records.ErrCancelled, "request cancelled while reading the response: " + err.Error()
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return records.ErrTimeout, "reading the response: " + err.Error()
+	}
+	return records.ErrStreamBroken, "reading the response: " + err.Error()
+}
+
+// statusMessage reads a non-2xx response into "<reason>: <body>" with the body cut to 1 KB, and
+// drains the rest so the connection can be reused.
+func statusMessage(resp *http.Response) string {
+	buf := make([]byte, errBodyMax+1)
+	n, _ := io.ReadFull(resp.Body, buf)
+	drain(resp.Body)
+	reason := strings.TrimSpace(strings.TrimPrefix(resp.Status, strconv.Itoa(resp.StatusCode)))
+	if reason == "" {
+		reason = http.StatusText(resp.StatusCode)
+	}
+	return reason + ": " + truncate(bytes.TrimRight(buf[:n], " \t\r\n"), errBodyMax)
+}
+
+// truncate returns b as a string of at most max bytes (cut at a rune boundary, "…" appended).
+func truncate(b []byte, max int) string {
+	if len(b) <= max {
+		return string(b)
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(b[cut]) {
+		cut--
+	}
+	return string(b[:cut]) + "…"
+}
+
+func drain(r io.Reader) { _, _ = io.CopyN(io.Discard, r, drainMax) }
+
+// fail records a failure on ev, with any secret removed from the message.
+func (b *backend) fail(ev *records.Event, kind, msg string) {
+	ev.OK = false
+	ev.ErrorKind = kind
+	for _, s := range b.secrets {
+		msg = strings.ReplaceAll(msg, s, records.Redacted)
+	}
+	ev.Error = msg
+}
+
+// resetResult clears the fields Send fills, so an Event value can be reused.
+func resetResult(ev *records.Event) {
+	ev.ResponseID = ""
+	ev.SentNS, ev.HeadersNS, ev.EndNS = 0, 0, 0
+	ev.ChunkNS, ev.ChunkTokens, ev.ChunkText, ev.Text = nil, nil, nil, ""
+	ev.OK, ev.Status, ev.ErrorKind, ev.Error, ev.FinishReason = false, 0, "", "", ""
+	ev.UsagePromptTokens, ev.UsageCompletionTokens, ev.CachedTokens = nil, nil, nil
+	ev.SpecAcceptLength, ev.SpecVerifyCt = nil, nil
+}
