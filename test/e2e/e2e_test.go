@@ -1,0 +1,286 @@
+// Package e2e runs the whole pipeline — bs-gen | bs-fire | bs-stat | bs-report — as built binaries
+// against a real bs-sim on 127.0.0.1, and checks what bs-fire measured against bs-sim's truth log.
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bsbench/bs/pkg/records"
+	"github.com/bsbench/bs/pkg/sim"
+	"github.com/bsbench/bs/pkg/testutil"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+var binDir string
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	dir, err := os.MkdirTemp("", "bs-e2e-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binDir = dir
+	code := func() int {
+		for _, tool := range []string{"bs-gen", "bs-fire", "bs-stat", "bs-report", "bs-sim"} {
+			args := []string{"build", "-o", filepath.Join(dir, tool)}
+			if tool == "bs-stat" {
+				args = append(args, "-tags", "tokenizers")
+			}
+			cmd := exec.Command("go", append(args, "../../cmd/"+tool)...)
+			cmd.Stderr = os.Stderr
+			if tool != "bs-gen" && tool != "bs-stat" {
+				cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+			}
+			if err := cmd.Run(); err != nil {
+				fmt.Fprintf(os.Stderr, "building %s: %v (bs-gen and bs-stat need CGO_LDFLAGS=-L<dir of libtokenizers.a>; use make test)\n", tool, err)
+				return 1
+			}
+		}
+		return m.Run()
+	}()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func bin(name string) string { return filepath.Join(binDir, name) }
+
+// startSim runs bs-sim on a free loopback port and returns its base URL and a function that stops it
+// (flushing its logs); the test's cleanup stops it too.
+func startSim(t *testing.T, args ...string) (string, func()) {
+	t.Helper()
+	addrFile := filepath.Join(t.TempDir(), "addr")
+	cmd := exec.Command(bin("bs-sim"), append([]string{"--port", "0", "--addr-file", addrFile}, args...)...)
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var stopped bool
+	stop := func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cmd.Process.Signal(os.Interrupt)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	}
+	t.Cleanup(func() {
+		stop()
+		if t.Failed() {
+			t.Logf("bs-sim output:\n%s", logs.String())
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if b, err := os.ReadFile(addrFile); err == nil && len(b) > 0 {
+			return strings.TrimSpace(string(b)), stop
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("bs-sim did not start:\n%s", logs.String())
+	return "", nil
+}
+
+// stopSim ends every bs-sim started by the test so its truth log is complete.
+func readTruth(t *testing.T, path string) map[string]sim.TruthRecord {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	out := map[string]sim.TruthRecord{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	for sc.Scan() {
+		var r sim.TruthRecord
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("truth log: %v", err)
+		}
+		out[r.XRequestID] = r
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func readEvents(t *testing.T, path string) ([]records.Event, *records.Reader[records.Event]) {
+	t.Helper()
+	r := records.NewReader[records.Event](records.StreamEvents, path)
+	var evs []records.Event
+	for {
+		var e records.Event
+		err := r.Next(&e)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs = append(evs, e)
+	}
+	return evs, r
+}
+
+// TestPipelineAgainstTruth is the foundation's acceptance test: the four tools joined by real pipes,
+// up to 64 concurrent streams against bs-sim, every request recorded exactly once, TTFT and ITL within
+// 1 ms of what bs-sim really did, and the console block in the reference's layout.
+//
+// Arrivals are Poisson at 200 req/s, which keeps about 60 of the 64 slots busy (each request lasts
+// 20 ms + 63 × 5 ms). A synchronized burst of 64 would measure something else: the time bs-sim's own
+// process needs to start 64 handlers on 2 cores, which is real server-side latency that a client
+// rightly counts in TTFT but that the truth log's "received" instant does not include.
+func TestPipelineAgainstTruth(t *testing.T) {
+	tok := testutil.Tokenizer(t, "qwen3")
+	dir := t.TempDir()
+	truth := filepath.Join(dir, "truth.jsonl")
+	url, stopSim := startSim(t, "--ttft", "20ms", "--itl", "5ms", "--truth-log", truth)
+
+	const n, in, out = 256, 128, 64
+	events := filepath.Join(dir, "events.jsonl")
+	pipeline := fmt.Sprintf(`set -o pipefail
+%[1]s/bs-gen --dataset-name random-ids --tokenizer %[2]q --num-prompts %[3]d --random-input-len %[4]d \
+    --random-output-len %[5]d --random-range-ratio 1 --seed 7 -q \
+  | %[1]s/bs-fire --backend sglang --base-url %[6]s --max-concurrency 64 --request-rate 200 --warmup-requests 0 --record-text -q \
+  | tee >(cat > %[7]q) \
+  | %[1]s/bs-stat --tokenizer %[2]q -q \
+  | %[1]s/bs-report`, binDir, tok, n, in, out, url, events)
+	cmd := exec.Command("bash", "-c", pipeline)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("pipeline: %v\nstderr:\n%s", err, stderr.String())
+	}
+	console := stdout.String()
+
+	waitFile(t, events)
+	evs, reader := readEvents(t, events)
+
+	// Stop bs-sim so its truth log is complete, then compare.
+	stopSim()
+	tr := readTruth(t, truth)
+	if len(evs) != n || len(tr) != n {
+		t.Fatalf("events written %d, requests bs-sim received %d, want %d each", len(evs), len(tr), n)
+	}
+	if len(reader.Trailers()) != 1 {
+		t.Fatalf("want one trailer closing the event stream, got %d", len(reader.Trailers()))
+	}
+
+	var ttftErr, itlErr []float64
+	for _, e := range evs {
+		if !e.OK {
+			t.Fatalf("request %s failed: %s %s", e.RequestID, e.ErrorKind, e.Error)
+		}
+		r, ok := tr[e.RequestID]
+		if !ok {
+			t.Fatalf("event %s has no request in the truth log", e.RequestID)
+		}
+		if len(r.ChunkNS) != len(e.ChunkNS) {
+			t.Fatalf("%s: bs-fire saw %d chunks, bs-sim sent %d", e.RequestID, len(e.ChunkNS), len(r.ChunkNS))
+		}
+		ttftErr = append(ttftErr, ms(e.ChunkNS[0])-ms(r.ChunkNS[0]-r.ReceivedNS))
+		for i := 1; i < len(e.ChunkNS); i++ {
+			itlErr = append(itlErr, ms(e.ChunkNS[i]-e.ChunkNS[i-1])-ms(r.ChunkNS[i]-r.ChunkNS[i-1]))
+		}
+	}
+	for name, errs := range map[string][]float64{"TTFT": ttftErr, "ITL": itlErr} {
+		mean, p50, p99 := summarize(errs)
+		t.Logf("%s error vs truth (ms): mean %.3f, median %.3f, p99 %.3f over %d values", name, mean, p50, p99, len(errs))
+		if math.Abs(mean) > 1 || math.Abs(p50) > 1 {
+			t.Errorf("%s measured by bs-fire is off bs-sim's truth by mean %.3f ms / median %.3f ms; want within 1 ms", name, mean, p50)
+		}
+	}
+
+	checkGolden(t, "console.golden", maskTimings(console))
+	if !strings.Contains(console, "Successful requests:                     256") {
+		t.Errorf("console block:\n%s", console)
+	}
+}
+
+func waitFile(t *testing.T, path string) {
+	t.Helper()
+	for i := 0; i < 100; i++ {
+		if st, err := os.Stat(path); err == nil && st.Size() > 0 {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s was not written", path)
+}
+
+func ms(ns int64) float64 { return float64(ns) / 1e6 }
+
+func summarize(v []float64) (mean, p50, p99 float64) {
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	for _, x := range s {
+		mean += x
+	}
+	mean /= float64(len(s))
+	return mean, s[len(s)/2], s[int(float64(len(s)-1)*0.99)]
+}
+
+// deterministic lists the console labels whose values do not depend on timing.
+var deterministic = map[string]bool{
+	"Backend:": true, "Traffic request rate:": true, "Max request concurrency:": true,
+	"Successful requests:": true, "Total input tokens:": true, "Total input text tokens:": true,
+	"Total generated tokens:": true, "Total generated tokens (retokenized):": true,
+	"Requests sent:": true, "Failed requests:": true, "Error rate:": true,
+	"Client was the bottleneck:": true, "Output length drifted:": true, "Server output tokens:": true,
+}
+
+// maskTimings keeps the layout (labels, widths, order) and the deterministic values, and replaces
+// every timing-dependent value by "~" padded to the same 10-character field.
+func maskTimings(block string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(block, "\n") {
+		if len(line) > 41 && line[40] == ' ' && strings.HasSuffix(strings.TrimRight(line[:40], " "), ":") {
+			label := strings.TrimRight(line[:40], " ")
+			if !deterministic[label] {
+				line = line[:41] + fmt.Sprintf("%-10s", "~")
+			}
+		}
+		b.WriteString(line + "\n")
+	}
+	return b.String()
+}
+
+func checkGolden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./test/e2e -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("console block differs from %s:\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
