@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make demo: a real benchmark, end to end, against bs-sim on a free loopback port.
-#   bs-gen (Qwen3 tokenizer, random-ids dataset: needs no download) | bs-fire (sglang backend, Poisson 100 req/s, 32 in flight)
+#   bs-gen (Qwen3 tokenizer, random-ids as token ids: needs no download) | bs-fire (sglang backend, Poisson 100 req/s, 32 in flight)
 #   | bs-stat | bs-report
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +13,7 @@ url=$(cat "$tmp/addr")
 echo "bs-sim listening on $url" >&2
 set -x
 bin/bs-gen --dataset-name random-ids --tokenizer .cache/testdata/tokenizers/qwen3 --num-prompts 200 \
-    --random-input-len 512 --random-output-len 128 --random-range-ratio 0.5 --seed 1 \
-  | bin/bs-fire --backend sglang --base-url "$url" --request-rate 100 --max-concurrency 32 \
-  | bin/bs-stat \
+    --random-input-len 512 --random-output-len 128 --random-range-ratio 0.5 --seed 1 --tokenize-prompt \
+  | bin/bs-fire --backend sglang --base-url "$url" --request-rate 100 --max-concurrency 32 --record-text \
+  | bin/bs-stat --tokenizer .cache/testdata/tokenizers/qwen3 \
   | bin/bs-report
