@@ -63,6 +63,9 @@ type cli struct {
 	MaxBodyBytes     int64         `default:"67108864" help:"Largest request body accepted; larger ones get 413."`
 	ShutdownTimeout  time.Duration `default:"10s" help:"On SIGINT/SIGTERM, how long in-flight requests may finish before they are cut."`
 
+	Mimic        string        `enum:",llamacpp" default:"" help:"Imitate another server's OpenAI API: 'llamacpp' = llama.cpp's Python server (llama-cpp-python): no usage in streams, role-only first chat chunk, empty final chunk, ': ping' comments, UUID-only X-Request-Id, one request at a time unless --max-concurrency, completions default to 16 tokens, chat and max_tokens 0 run to --max-model-len (package sim, llamacpp.go)."`
+	PingInterval time.Duration `default:"15s" help:"With --mimic llamacpp: period of the ': ping - <time>' comment lines on event streams."`
+
 	Version kong.VersionFlag `help:"Print the version and exit."`
 }
 
@@ -89,6 +92,10 @@ func run(c *cli) error {
 		StreamErrorAfter: c.StreamErrorAfter, StreamErrorRate: c.StreamErrorRate,
 		DropAfter: c.DropAfter, DropRate: c.DropRate,
 		SpecAcceptLength: c.SpecAcceptLength, TritonAccumulate: c.TrtAccumulate, MaxBodyBytes: c.MaxBodyBytes,
+		Mimic: c.Mimic, PingInterval: c.PingInterval,
+	}
+	if c.Mimic != "" && c.PingInterval <= 0 {
+		return fmt.Errorf("--ping-interval: must be positive, got %v", c.PingInterval)
 	}
 	if c.StreamErrorAfter < 0 {
 		cfg.StreamErrorAfter, cfg.StreamErrorRate = 0, 0

@@ -98,6 +98,14 @@ type Config struct {
 
 	// MaxBodyBytes limits request bodies (default 64 MiB); larger bodies get 413.
 	MaxBodyBytes int64
+
+	// Mimic, when set, imitates another server's OpenAI API where it differs from vLLM/SGLang.
+	// The only value is MimicLlamaCpp (see llamacpp.go); "" is bs-sim's usual vLLM/SGLang dialect.
+	Mimic string
+	// PingInterval is the period of the ": ping - <time>" SSE comment lines the llama.cpp mimic
+	// writes on every event stream, counted from the response headers (sse-starlette's default,
+	// DefaultPingInterval, when zero). Only used with Mimic.
+	PingInterval time.Duration
 }
 
 // withDefaults returns c with zero fields replaced by defaults, or an error naming the first
@@ -124,6 +132,14 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if c.Mimic == MimicLlamaCpp {
+		if c.PingInterval == 0 {
+			c.PingInterval = DefaultPingInterval
+		}
+		if c.MaxConcurrency == 0 {
+			c.MaxConcurrency = 1 // llama-cpp-python serves one request at a time
+		}
+	}
 	var errs []error
 	check := func(ok bool, field, format string, args ...any) {
 		if !ok {
@@ -148,6 +164,8 @@ func (c Config) withDefaults() (Config, error) {
 	check(c.SpecAcceptLength == 0 || c.SpecAcceptLength >= 1 && !math.IsInf(c.SpecAcceptLength, 0), "spec-accept-length", "must be 0 (off) or a number >= 1, got %v", c.SpecAcceptLength)
 	check(c.MaxModelLen > 0, "max-model-len", "must be positive, got %d", c.MaxModelLen)
 	check(c.MaxBodyBytes > 0, "max-body-bytes", "must be positive, got %d", c.MaxBodyBytes)
+	check(c.Mimic == "" || c.Mimic == MimicLlamaCpp, "mimic", "must be empty or %q, got %q", MimicLlamaCpp, c.Mimic)
+	check(c.PingInterval >= 0, "ping-interval", "must not be negative, got %v", c.PingInterval)
 	check(c.Jitter.Frac >= 0 && c.Jitter.Frac <= 1 && c.Jitter.Dur >= 0, "jitter", "must be a fraction in [0, 1] or a non-negative duration, got %v", c.Jitter)
 	return c, errors.Join(errs...)
 }

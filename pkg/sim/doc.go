@@ -114,4 +114,11 @@
 // and vLLM do, and ends the stream; Config.DropAfter closes the connection without ending the
 // chunked body. Faults fire for a deterministic subset of requests (FailRate, StreamErrorRate,
 // DropRate drawn from Seed and seq) and apply to streamed responses only, except FailRate.
+//
+// # Mimicking llama.cpp
+//
+// With Config.Mimic = MimicLlamaCpp (bs-sim --mimic llamacpp) the OpenAI endpoints speak the
+// dialect of llama.cpp's Python server instead (no usage in streams, role-only first chat chunk,
+// empty final chunk, ": ping" comments, UUID-only X-Request-Id, one request at a time, …); the
+// list is at the top of llamacpp.go.
 package sim

@@ -77,6 +77,9 @@ func (g *gen) appendChunkUsage(b []byte) []byte {
 // appendEvent appends the SSE event(s) carrying the tokens just added (delta is their text).
 // final is true for the event that carries the last token. first is true for the first event.
 func (g *gen) appendEvent(b, delta []byte, first, final bool) []byte {
+	if g.s.llama {
+		return g.appendLlamaEvent(b, delta, first)
+	}
 	switch g.kind {
 	case kindNative:
 		b = append(b, sseData...)
@@ -130,6 +133,9 @@ func (g *gen) appendEvent(b, delta []byte, first, final bool) []byte {
 // appendTrailer appends what follows the last content event: the usage-only chunk (OpenAI, when
 // stream_options.include_usage is true) and "data: [DONE]" (SGLang native and OpenAI; Triton has none).
 func (g *gen) appendTrailer(b []byte) []byte {
+	if g.s.llama {
+		return g.appendLlamaTrailer(b)
+	}
 	switch g.kind {
 	case kindCompletions, kindChat:
 		if g.p.includeUsage {
@@ -217,6 +223,9 @@ func (g *gen) appendTritonBody(b, text []byte, hasTokens bool) []byte {
 
 // appendFullBody appends the non-streamed response body of each protocol.
 func (g *gen) appendFullBody(b []byte) []byte {
+	if g.s.llama {
+		return g.appendLlamaBody(b)
+	}
 	switch g.kind {
 	case kindNative:
 		return g.appendNativeBody(b, true)

@@ -28,6 +28,9 @@ type gen struct {
 	ttftDur time.Duration // un-jittered offset of token 0
 	timer   *time.Timer
 
+	nextPing    time.Time // llama.cpp mimic: when the next ": ping" comment is due (event streams)
+	modelPyJSON []byte    // llama.cpp mimic: model name encoded as Python's json.dumps does
+
 	sent      int    // tokens sent so far
 	lastChunk int    // tokens in the event being built
 	text      []byte // text of all tokens sent (ASCII words, JSON-safe)
@@ -190,7 +193,7 @@ func (g *gen) stream(ctx context.Context, w http.ResponseWriter, rc *http.Respon
 	dropAt := g.faultAt(cfg.DropAfter, cfg.DropRate, saltDrop)
 	for events := 0; g.sent < g.total || events == 0; events++ {
 		n := min(per, g.total-g.sent)
-		if err := g.sleepUntil(ctx, g.t0.Add(g.offset(max(g.sent+n-1, 0)))); err != nil {
+		if err := g.sleepPinging(ctx, w, rc, g.t0.Add(g.offset(max(g.sent+n-1, 0)))); err != nil {
 			return err.(*errStop).outcome
 		}
 		if events == errAt {

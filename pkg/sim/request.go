@@ -35,6 +35,10 @@ type genParams struct {
 	continuousUsage bool
 	model           string // OpenAI "model", echoed back; "" means the served name
 	rid             string // native "rid"
+	// oaiMaxTokens is the OpenAI max_tokens field alone (unset when absent or null) and
+	// oaiMaxTokensNull tells that it was JSON null; the llama.cpp mimic reads them (see llamacpp.go).
+	oaiMaxTokens     int
+	oaiMaxTokensNull bool
 }
 
 // badRequest is a client error (HTTP 400) with a message naming the offending field.
@@ -73,13 +77,14 @@ func isNull(r json.RawMessage) bool { return len(r) == 0 || string(r) == "null" 
 
 // optInt is an optional non-negative integer field that also accepts integral floats (128.0).
 type optInt struct {
-	set bool
-	v   int
+	set  bool
+	null bool // the field was JSON null
+	v    int
 }
 
 func (o *optInt) UnmarshalJSON(b []byte) error {
 	if string(b) == "null" {
-		*o = optInt{}
+		*o = optInt{null: true}
 		return nil
 	}
 	var f float64
@@ -230,6 +235,9 @@ func (c *openAICommon) params() genParams {
 		minTokens: intOr(c.MinTokens, 0),
 		ignoreEOS: c.IgnoreEOS,
 		stream:    c.Stream,
+
+		oaiMaxTokens:     intOr(c.MaxTokens, unset),
+		oaiMaxTokensNull: c.MaxTokens.null,
 	}
 	if c.StreamOptions != nil && c.Stream {
 		p.includeUsage = c.StreamOptions.IncludeUsage

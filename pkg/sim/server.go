@@ -19,6 +19,7 @@ import (
 // it on a listener.
 type Server struct {
 	cfg      Config
+	llama    bool // cfg.Mimic == MimicLlamaCpp
 	pc       promptCounter
 	slots    slots
 	seq      atomic.Uint64 // generation requests received
@@ -46,6 +47,7 @@ func New(cfg Config) (*Server, error) {
 	now := time.Now()
 	s := &Server{
 		cfg:     cfg,
+		llama:   cfg.Mimic == MimicLlamaCpp,
 		pc:      promptCounter{charsPerToken: cfg.CharsPerToken},
 		slots:   slots{limit: cfg.MaxConcurrency},
 		epoch:   now,
@@ -183,6 +185,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	ep, isGen := route(r.URL.Path)
+	if s.llama {
+		if !s.llamaRequestID(w, r) {
+			if isGen {
+				s.llamaRejectGen(r, ep, received)
+			}
+			return
+		}
+		isGen = isGen && (ep.kind == kindCompletions || ep.kind == kindChat) && ep.name != "truss"
+	}
 	authorized := s.authorized(r)
 	if isGen {
 		if r.Method != http.MethodPost {
@@ -309,6 +320,12 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, body []byte, e
 	if err != nil {
 		return fail(http.StatusBadRequest, err.Error(), OutcomeBadRequest)
 	}
+	if s.llama {
+		p = s.llamaParams(p, ep.kind)
+		if p.promptTokens+p.maxTokens > s.cfg.MaxModelLen {
+			return s.llamaContextExceeded(w, g, p)
+		}
+	}
 	if p.maxTokens == unset {
 		p.maxTokens = s.cfg.DefaultOutputLen
 	}
@@ -331,7 +348,12 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, body []byte, e
 	rec.Stream = p.stream
 	rec.PromptTokens = p.promptTokens
 	rec.MaxTokens = p.maxTokens
-	w.Header().Set("X-Request-Id", id)
+	if s.llama {
+		rec.ID = llamaUUID(s.cfg.Seed, g.seq)
+		g.idJSON = appendJSONString(nil, ep.prefix+rec.ID)
+	} else {
+		w.Header().Set("X-Request-Id", id)
+	}
 
 	if s.cfg.FailRate > 0 && unit(s.cfg.Seed, g.seq, saltFail, 0) < s.cfg.FailRate {
 		return fail(s.cfg.FailStatus, "simulated failure (bs-sim --fail-rate)", OutcomeFailed)
@@ -344,13 +366,22 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, body []byte, e
 	if p.stream {
 		// Headers go out before the wait for a slot, as vLLM sends them before scheduling.
 		w.Header().Set("Content-Type", "text/event-stream; charset=utf-8")
+		if s.llama {
+			w.Header().Set("Cache-Control", "no-store")
+			w.Header().Set("X-Accel-Buffering", "no")
+			g.nextPing = time.Now().Add(s.cfg.PingInterval)
+		}
 		w.WriteHeader(http.StatusOK)
 		if err := rc.Flush(); err != nil {
 			s.slots.leave(place)
 			return s.abandoned().outcome
 		}
 	}
-	if !s.slots.wait(place, ctx.Done(), s.quit) {
+	if s.llama && p.stream {
+		if !g.llamaWaitSlot(ctx, w, rc, place) {
+			return s.abandoned().outcome
+		}
+	} else if !s.slots.wait(place, ctx.Done(), s.quit) {
 		return s.abandoned().outcome
 	}
 	defer s.slots.release()
@@ -370,6 +401,10 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, body []byte, e
 func (s *Server) serveInfo(w http.ResponseWriter, r *http.Request) {
 	get, post := r.Method == http.MethodGet, r.Method == http.MethodPost
 	path := r.URL.Path
+	if s.llama {
+		s.llamaInfo(w, r)
+		return
+	}
 	switch path {
 	case "/health", "/health_generate":
 		if !get {

@@ -11,7 +11,19 @@
 # Output: the last line on stdout is the model path.
 #
 # Env: BS_WHEEL_CACHE (wheel cache dir), PYTHON (interpreter for the venv, default python3).
+#
+# Flags:
+#   --no-build   never compile llama-cpp-python: exit with status 3 if its wheel is not in the cache
+#                (for tests, which must not start a 10-30 minute build; llamacpp_test.go uses it)
 set -euo pipefail
+
+NO_BUILD=0
+while (( $# )); do
+  case "$1" in
+    --no-build) NO_BUILD=1; shift ;;
+    *) echo "llamacpp/setup: error: unknown argument: $1 (see the header of $0)" >&2; exit 2 ;;
+  esac
+done
 
 LLAMA_CPP_PYTHON_VERSION=0.3.36
 GGUF_VERSION=0.19.0
@@ -43,6 +55,10 @@ TOKDIR="$(bash "$ROOT/scripts/fetch-testdata.sh" | tail -1)/qwen3"
 shopt -s nullglob
 wheels=("$WHEEL_DIR"/llama_cpp_python-"$LLAMA_CPP_PYTHON_VERSION"-*.whl)
 if (( ${#wheels[@]} == 0 )); then
+  if (( NO_BUILD )); then
+    echo "llamacpp/setup: error: no llama-cpp-python $LLAMA_CPP_PYTHON_VERSION wheel in $WHEEL_DIR and --no-build given (run: bash test/llamacpp/setup.sh)" >&2
+    exit 3
+  fi
   command -v cmake >/dev/null || die "cmake not found (needed to build llama-cpp-python)"
   command -v c++ >/dev/null || command -v g++ >/dev/null || die "no C++ compiler found"
   log "building llama-cpp-python $LLAMA_CPP_PYTHON_VERSION from source into $WHEEL_DIR (slow, once)"
