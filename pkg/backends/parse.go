@@ -1,11 +1,11 @@
 package backends
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"io"
+	"unsafe"
 
 	"github.com/bsbench/bs/pkg/records"
 )
@@ -42,25 +42,68 @@ func (ps *parser) setFail(kind, msg string) {
 	}
 }
 
-// readLine returns the next line (with its newline, if any) without a length cap.
-func readLine(br *bufio.Reader, over *[]byte) ([]byte, error) {
-	line, err := br.ReadSlice('\n')
-	if err != bufio.ErrBufferFull {
-		return line, err
+// lineReader splits a response body into lines. Its buffer starts at lineBufMin and doubles only when
+// a line does not fit, so memory follows the longest line of the response, and a line is never cut.
+type lineReader struct {
+	rd   io.Reader
+	buf  []byte
+	r, w int // unread data is buf[r:w]
+	err  error
+}
+
+func (l *lineReader) reset(rd io.Reader) {
+	l.rd, l.r, l.w, l.err = rd, 0, 0, nil
+	if l.buf == nil {
+		l.buf = make([]byte, lineBufMin)
 	}
-	buf := append((*over)[:0], line...)
-	for err == bufio.ErrBufferFull {
-		line, err = br.ReadSlice('\n')
-		buf = append(buf, line...)
+}
+
+// next returns the next line with its newline. When the body ends (or a read fails) it returns what
+// is left, without a newline, with the error (io.EOF at the end).
+func (l *lineReader) next() ([]byte, error) {
+	scanned := l.r // buf[l.r:scanned] holds no newline
+	empty := 0
+	for {
+		if i := bytes.IndexByte(l.buf[scanned:l.w], '\n'); i >= 0 {
+			line := l.buf[l.r : scanned+i+1]
+			l.r = scanned + i + 1
+			return line, nil
+		}
+		scanned = l.w
+		if l.err != nil {
+			line, err := l.buf[l.r:l.w], l.err
+			l.r, l.err = l.w, nil
+			return line, err
+		}
+		// Read into at least half the buffer: move the partial line to the front, or grow the buffer
+		// when the line fills more than half of it (a read into a sliver costs a system call).
+		if l.r == l.w {
+			l.r, l.w, scanned = 0, 0, 0
+		} else if len(l.buf)-l.w < len(l.buf)/2 {
+			if l.w-l.r > len(l.buf)/2 {
+				nb := make([]byte, 2*len(l.buf))
+				l.w = copy(nb, l.buf[l.r:l.w])
+				l.buf = nb
+			} else {
+				l.w = copy(l.buf, l.buf[l.r:l.w])
+			}
+			l.r, scanned = 0, l.w
+		}
+		n, err := l.rd.Read(l.buf[l.w:])
+		l.w += n
+		l.err = err
+		if n == 0 && err == nil {
+			if empty++; empty >= 100 {
+				l.err = io.ErrNoProgress
+			}
+		}
 	}
-	*over = buf
-	return buf, err
 }
 
 // readStream reads an event stream line by line, stamping each line when it is read.
 func (ps *parser) readStream(ctx context.Context, body io.Reader, now func() int64) {
-	br := ps.st.br
-	br.Reset(body)
+	lr := &ps.st.lr
+	lr.reset(body)
 	ev := ps.ev
 	if ev.ChunkNS == nil {
 		n := ps.ev.OutputLen
@@ -70,7 +113,7 @@ func (ps *parser) readStream(ctx context.Context, body io.Reader, now func() int
 		ev.ChunkNS = make([]int64, 0, n+2)
 	}
 	for {
-		line, err := readLine(br, &ps.st.over)
+		line, err := lr.next()
 		t := now()
 		// A line cut by a read error is incomplete: report the error, not undecodable data.
 		if len(line) > 0 && (err == nil || err == io.EOF) {
@@ -256,6 +299,227 @@ func (ps *parser) appendText(s []byte) bool {
 
 var errBadString = errors.New("invalid string escape")
 
+// nextKey is the first half of objIter.next: it returns the next member's raw key and the index where
+// its value starts. The caller must then call skip (which does what next does with the value) or,
+// having walked the value itself, valueEnd, or stop iterating (after fail).
+func (it *objIter) nextKey() (key []byte, vs int, ok bool) {
+	if it.done {
+		return nil, 0, false
+	}
+	b := it.b
+	i := skipWS(b, it.i)
+	if it.start {
+		it.start = false
+		if i < len(b) && b[i] == '}' {
+			it.i, it.done = i+1, true
+			return nil, 0, false
+		}
+	} else {
+		if i >= len(b) {
+			it.fail(errSyntax)
+			return nil, 0, false
+		}
+		if b[i] == '}' {
+			it.i, it.done = i+1, true
+			return nil, 0, false
+		}
+		if b[i] != ',' {
+			it.fail(errSyntax)
+			return nil, 0, false
+		}
+		i = skipWS(b, i+1)
+	}
+	if i >= len(b) || b[i] != '"' {
+		it.fail(errSyntax)
+		return nil, 0, false
+	}
+	ke, err := scanString(b, i)
+	if err != nil {
+		it.fail(err)
+		return nil, 0, false
+	}
+	key = b[i+1 : ke-1]
+	i = skipWS(b, ke)
+	if i >= len(b) || b[i] != ':' {
+		it.fail(errSyntax)
+		return nil, 0, false
+	}
+	// it.i moves only once the value is consumed (skip, valueEnd), as in next.
+	return key, skipWS(b, i+1), true
+}
+
+// skip checks and skips the value at vs (left by nextKey) and returns it raw.
+func (it *objIter) skip(vs int) ([]byte, bool) {
+	ve, err := skipValue(it.b, vs, it.depth+1)
+	if err != nil {
+		it.fail(err)
+		return nil, false
+	}
+	it.i = ve
+	return it.b[vs:ve], true
+}
+
+// valueEnd moves the iterator past a value the caller has checked itself.
+func (it *objIter) valueEnd(ve int) { it.i = ve }
+
+// nextFast is objIter.next with a fast path for a member whose value is an array of non-negative
+// integers written without spaces, such as the cumulative output_ids of SGLang's native stream (which
+// grows by one id per event, so checking it with the general scanner made the per-event cost grow
+// with the output). Anything else, including every malformed input, takes the general path, so the
+// result and the errors are next's.
+func (it *objIter) nextFast() (key, val []byte, ok bool) {
+	k, vs, ok := it.nextKey()
+	if !ok {
+		return nil, nil, false
+	}
+	if ve, ok := skipIntArray(it.b, vs); ok && it.depth+1 < maxDepth {
+		it.valueEnd(ve)
+		return k, it.b[vs:ve], true
+	}
+	v, ok := it.skip(vs)
+	if !ok {
+		return nil, nil, false
+	}
+	return k, v, true
+}
+
+// keyText returns a raw key's text for comparing with plain names, so that one key is compared with
+// several names without looking for escapes each time: keyText(k) == name is keyIs(k, name). It is the
+// raw bytes themselves when they hold no escape (no copy: valid while they are), else the unescaped
+// text, or "\\" (which no name is) for an invalid escape.
+func keyText(raw []byte) string {
+	for _, c := range raw {
+		if c == '\\' {
+			u, ok := unescapeAppend(nil, raw)
+			if !ok {
+				return "\\"
+			}
+			return string(u)
+		}
+	}
+	return unsafe.String(unsafe.SliceData(raw), len(raw))
+}
+
+// rawMember is one member of a JSON object: its raw key and raw value.
+type rawMember struct{ key, val []byte }
+
+// choiceScan is what scanChoices recorded of a chunk's choices array, so that chatChunk and
+// completionsChunk read choices[0] without walking it again.
+type choiceScan struct {
+	first   []byte      // raw choices[0]; nil for an empty array or a value that is not an array
+	isObj   bool        // choices[0] is an object: members holds its members, in order
+	members []rawMember // choices[0]'s members
+	sub     []rawMember // the members of the last choices[0][field] whose value is an object
+}
+
+func (cs *choiceScan) reset() {
+	cs.first, cs.isObj = nil, false
+	cs.members, cs.sub = cs.members[:0], cs.sub[:0]
+}
+
+// scanChoices checks the value at b[i] exactly as skipValue(b, i, depth) does (same result, same
+// error) and, in the same pass, records choices[0] in cs: its members, and the members of its field
+// member (delta, message) when that is an object.
+func scanChoices(b []byte, i, depth int, field string, cs *choiceScan) (int, error) {
+	cs.reset()
+	if i >= len(b) || b[i] != '[' {
+		return skipValue(b, i, depth)
+	}
+	if depth >= maxDepth {
+		return 0, errDepth
+	}
+	j := skipWS(b, i+1)
+	if j < len(b) && b[j] == ']' {
+		return j + 1, nil
+	}
+	var err error
+	var e int
+	if j < len(b) && b[j] == '{' {
+		e, err = scanMembers(b, j, depth+1, field, &cs.members, &cs.sub)
+		cs.isObj = true
+	} else {
+		e, err = skipValue(b, j, depth+1)
+	}
+	if err != nil {
+		return 0, err
+	}
+	cs.first = b[j:e]
+	for j = e; ; {
+		j = skipWS(b, j)
+		if j >= len(b) {
+			return 0, errSyntax
+		}
+		if b[j] == ']' {
+			return j + 1, nil
+		}
+		if b[j] != ',' {
+			return 0, errSyntax
+		}
+		if j, err = skipValue(b, skipWS(b, j+1), depth+1); err != nil {
+			return 0, err
+		}
+	}
+}
+
+// scanMembers checks the object at b[i] (b[i] == '{') as skipValue(b, i, depth) does and appends its
+// members to out; the value of member field, when it is an object, is walked the same way into sub
+// (emptied first, so it ends with the last such member's).
+func scanMembers(b []byte, i, depth int, field string, out, sub *[]rawMember) (int, error) {
+	it := newObjIter(b, i, depth)
+	for {
+		k, vs, ok := it.nextKey()
+		if !ok {
+			break
+		}
+		var v []byte
+		if field != "" && vs < len(b) && b[vs] == '{' && keyText(k) == field {
+			*sub = (*sub)[:0]
+			ve, err := scanMembers(b, vs, depth+1, "", sub, nil)
+			if err != nil {
+				return 0, err
+			}
+			it.valueEnd(ve)
+			v = b[vs:ve]
+		} else if v, ok = it.skip(vs); !ok {
+			break
+		}
+		*out = append(*out, rawMember{k, v})
+	}
+	if it.err != nil {
+		return 0, it.err
+	}
+	return it.end(), nil
+}
+
+// skipIntArray returns the end of the array at b[i] if it is empty or holds only JSON integers >= 0
+// separated by bare commas; ok is false for anything else (which may still be valid JSON).
+func skipIntArray(b []byte, i int) (end int, ok bool) {
+	if i >= len(b) || b[i] != '[' {
+		return 0, false
+	}
+	i++
+	if i < len(b) && b[i] == ']' {
+		return i + 1, true
+	}
+	for {
+		start := i
+		for i < len(b) && b[i]-'0' < 10 {
+			i++
+		}
+		if i == start || b[start] == '0' && i-start > 1 || i >= len(b) {
+			return 0, false
+		}
+		switch b[i] {
+		case ',':
+			i++
+		case ']':
+			return i + 1, true
+		default:
+			return 0, false
+		}
+	}
+}
+
 // nativeChunk handles one SGLang /generate chunk (fact sheet §3.1, §3.7): text is cumulative,
 // meta_info.completion_tokens is the cumulative output count.
 func (ps *parser) nativeChunk(d []byte, t int64, whole bool) bool {
@@ -263,18 +527,18 @@ func (ps *parser) nativeChunk(d []byte, t int64, whole bool) bool {
 	hasText := false
 	it := newObjIter(d, 0, 0)
 	for {
-		k, v, ok := it.next()
+		k, v, ok := it.nextFast()
 		if !ok {
 			break
 		}
-		switch {
-		case keyIs(k, "text"):
+		switch kt := keyText(k); {
+		case kt == "text":
 			text, hasText = rawString(v)
-		case keyIs(k, "meta_info"):
+		case kt == "meta_info":
 			meta = v
-		case keyIs(k, "usage"):
+		case kt == "usage":
 			usage = v
-		case keyIs(k, "error"):
+		case kt == "error":
 			if !isNull(v) {
 				return ps.serverError(v)
 			}
@@ -294,30 +558,30 @@ func (ps *parser) nativeChunk(d []byte, t int64, whole bool) bool {
 			if !ok {
 				break
 			}
-			switch {
-			case keyIs(k, "completion_tokens"):
+			switch kt := keyText(k); {
+			case kt == "completion_tokens":
 				cnt, hasCnt = parseInt(v)
-			case keyIs(k, "prompt_tokens"):
+			case kt == "prompt_tokens":
 				ps.notePrompt(v)
-			case keyIs(k, "cached_tokens"):
+			case kt == "cached_tokens":
 				if n, ok := parseInt(v); ok {
 					ps.cached, ps.hasCached = n, true
 				}
-			case keyIs(k, "spec_accept_length"):
+			case kt == "spec_accept_length":
 				if f, ok := parseFloat(v); ok {
 					ps.specAccept, ps.hasSpec = f, true
 				}
-			case keyIs(k, "spec_verify_ct"):
+			case kt == "spec_verify_ct":
 				if n, ok := parseInt(v); ok {
 					ps.verify, ps.hasVerf = n, true
 				}
-			case keyIs(k, "id"):
+			case kt == "id":
 				if ps.ev.ResponseID == "" {
 					if s, ok := rawString(v); ok {
 						ps.ev.ResponseID, _ = unescapeString(s)
 					}
 				}
-			case keyIs(k, "finish_reason"):
+			case kt == "finish_reason":
 				ps.noteFinish(v)
 			}
 		}
@@ -329,7 +593,7 @@ func (ps *parser) nativeChunk(d []byte, t int64, whole bool) bool {
 			if !ok {
 				break
 			}
-			if keyIs(k, "prompt_tokens") {
+			if keyText(k) == "prompt_tokens" {
 				ps.notePrompt(v)
 			}
 		}
@@ -405,12 +669,12 @@ func (ps *parser) noteUsage(v []byte, record bool) (int, bool) {
 		if !ok {
 			break
 		}
-		switch {
-		case keyIs(k, "completion_tokens"):
+		switch kt := keyText(k); {
+		case kt == "completion_tokens":
 			cnt, hasCnt = parseInt(uv)
-		case keyIs(k, "prompt_tokens"):
+		case kt == "prompt_tokens":
 			ps.notePrompt(uv)
-		case keyIs(k, "prompt_tokens_details"):
+		case kt == "prompt_tokens_details":
 			if len(uv) > 0 && uv[0] == '{' {
 				di := newObjIter(uv, 0, 2)
 				for {
@@ -418,7 +682,7 @@ func (ps *parser) noteUsage(v []byte, record bool) (int, bool) {
 					if !ok {
 						break
 					}
-					if keyIs(dk, "cached_tokens") && !ps.cachedExt {
+					if keyText(dk) == "cached_tokens" && !ps.cachedExt {
 						if n, ok := parseInt(dv); ok {
 							ps.cached, ps.hasCached = n, true
 						}
@@ -481,24 +745,39 @@ func (ps *parser) noteID(v []byte) {
 func (ps *parser) completionsChunk(d []byte, t int64, whole bool) bool {
 	var choices, usage []byte
 	hasChoices := false
+	cs := &ps.st.cs
 	it := newObjIter(d, 0, 0)
 	for {
-		k, v, ok := it.next()
+		k, vs, ok := it.nextKey()
+		if !ok {
+			break
+		}
+		kt := keyText(k)
+		if kt == "choices" {
+			// Walked once: checked, and choices[0] recorded on the way.
+			ve, err := scanChoices(d, vs, 1, "", cs)
+			if err != nil {
+				it.fail(err)
+				break
+			}
+			it.valueEnd(ve)
+			choices, hasChoices = d[vs:ve], true
+			continue
+		}
+		v, ok := it.skip(vs)
 		if !ok {
 			break
 		}
 		switch {
-		case keyIs(k, "choices"):
-			choices, hasChoices = v, true
-		case keyIs(k, "usage"):
+		case kt == "usage":
 			if !isNull(v) {
 				usage = v
 			}
-		case keyIs(k, "sglext"):
+		case kt == "sglext":
 			ps.noteSGLExt(v)
-		case keyIs(k, "id"):
+		case kt == "id":
 			ps.noteID(v)
-		case keyIs(k, "error"):
+		case kt == "error":
 			if !isNull(v) {
 				return ps.serverError(v)
 			}
@@ -512,28 +791,23 @@ func (ps *parser) completionsChunk(d []byte, t int64, whole bool) bool {
 	}
 	var choice []byte
 	if hasChoices {
-		var ok bool
-		if choice, ok = firstElem(choices, 1); !ok && !isNull(choices) {
+		if choices[0] != '[' && !isNull(choices) {
 			return ps.decodeFail(errors.New("choices is not a list"), d)
 		}
+		choice = cs.first
 	}
 	var text []byte
 	if len(choice) > 0 {
-		ci := newObjIter(choice, 0, 2)
-		for {
-			k, v, ok := ci.next()
-			if !ok {
-				break
-			}
-			switch {
-			case keyIs(k, "text"):
-				text, _ = rawString(v)
-			case keyIs(k, "finish_reason"):
-				ps.noteFinish(v)
-			}
+		if !cs.isObj {
+			return ps.decodeFail(errNotObj, d)
 		}
-		if ci.err != nil {
-			return ps.decodeFail(ci.err, d)
+		for _, m := range cs.members {
+			switch kt := keyText(m.key); {
+			case kt == "text":
+				text, _ = rawString(m.val)
+			case kt == "finish_reason":
+				ps.noteFinish(m.val)
+			}
 		}
 	}
 	counted := len(text) > 0
@@ -568,26 +842,45 @@ func (ps *parser) lastPiece() []byte {
 // chatChunk handles one OpenAI chat chunk (fact sheet §3.3): reasoning_content (or reasoning)
 // then content of choices[0].delta — or of choices[0].message for a whole response.
 func (ps *parser) chatChunk(d []byte, t int64, whole bool) bool {
+	field := "delta"
+	if whole {
+		field = "message"
+	}
 	var choices, usage []byte
 	hasChoices := false
+	cs := &ps.st.cs
 	it := newObjIter(d, 0, 0)
 	for {
-		k, v, ok := it.next()
+		k, vs, ok := it.nextKey()
+		if !ok {
+			break
+		}
+		kt := keyText(k)
+		if kt == "choices" {
+			// Walked once: checked, and choices[0] and its delta recorded on the way.
+			ve, err := scanChoices(d, vs, 1, field, cs)
+			if err != nil {
+				it.fail(err)
+				break
+			}
+			it.valueEnd(ve)
+			choices, hasChoices = d[vs:ve], true
+			continue
+		}
+		v, ok := it.skip(vs)
 		if !ok {
 			break
 		}
 		switch {
-		case keyIs(k, "choices"):
-			choices, hasChoices = v, true
-		case keyIs(k, "usage"):
+		case kt == "usage":
 			if !isNull(v) {
 				usage = v
 			}
-		case keyIs(k, "sglext"):
+		case kt == "sglext":
 			ps.noteSGLExt(v)
-		case keyIs(k, "id"):
+		case kt == "id":
 			ps.noteID(v)
-		case keyIs(k, "error"):
+		case kt == "error":
 			if !isNull(v) {
 				return ps.serverError(v)
 			}
@@ -602,10 +895,10 @@ func (ps *parser) chatChunk(d []byte, t int64, whole bool) bool {
 	cnt, hasCnt := ps.noteUsage(usage, true)
 	var choice []byte
 	if hasChoices && !isNull(choices) {
-		var ok bool
-		if choice, ok = firstElem(choices, 1); !ok {
+		if choices[0] != '[' {
 			return ps.decodeFail(errors.New("choices is not a list"), d)
 		}
+		choice = cs.first
 	}
 	if len(choice) == 0 {
 		if whole {
@@ -613,44 +906,31 @@ func (ps *parser) chatChunk(d []byte, t int64, whole bool) bool {
 		}
 		return false // a usage-only chunk
 	}
-	field := "delta"
-	if whole {
-		field = "message"
+	if !cs.isObj {
+		return ps.decodeFail(errNotObj, d)
 	}
 	var msg []byte
-	ci := newObjIter(choice, 0, 2)
-	for {
-		k, v, ok := ci.next()
-		if !ok {
-			break
+	for _, m := range cs.members {
+		switch kt := keyText(m.key); {
+		case kt == field:
+			msg = m.val
+		case kt == "finish_reason":
+			ps.noteFinish(m.val)
+		case kt == "meta_info" && whole:
+			ps.chatMeta(m.val)
 		}
-		switch {
-		case keyIs(k, field):
-			msg = v
-		case keyIs(k, "finish_reason"):
-			ps.noteFinish(v)
-		case keyIs(k, "meta_info") && whole:
-			ps.chatMeta(v)
-		}
-	}
-	if ci.err != nil {
-		return ps.decodeFail(ci.err, d)
 	}
 	var rc, rs, content []byte
 	if len(msg) > 0 && msg[0] == '{' {
-		mi := newObjIter(msg, 0, 3)
-		for {
-			k, v, ok := mi.next()
-			if !ok {
-				break
-			}
-			switch {
-			case keyIs(k, "reasoning_content"):
-				rc, _ = rawString(v)
-			case keyIs(k, "reasoning"):
-				rs, _ = rawString(v)
-			case keyIs(k, "content"):
-				content, _ = rawString(v)
+		// The last field member is an object, so cs.sub holds its members.
+		for _, m := range cs.sub {
+			switch kt := keyText(m.key); {
+			case kt == "reasoning_content":
+				rc, _ = rawString(m.val)
+			case kt == "reasoning":
+				rs, _ = rawString(m.val)
+			case kt == "content":
+				content, _ = rawString(m.val)
 			}
 		}
 	}

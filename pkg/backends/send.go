@@ -1,7 +1,6 @@
 package backends
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -18,37 +17,44 @@ import (
 )
 
 const (
-	// readBufSize is the bufio buffer of one response. Longer lines are assembled in reqState.over.
-	readBufSize = 32 << 10
+	// lineBufMin is the initial line buffer of a response; it doubles only when a line does not fit,
+	// so thousands of streams of short events hold little memory (see lineReader).
+	lineBufMin = 512
 	// errBodyMax is how much of an error response body goes into the message.
 	errBodyMax = 1 << 10
 	// drainMax bounds how much of an abandoned body is read to keep its connection reusable.
 	drainMax = 1 << 20
 )
 
-// reqState is the reusable scratch memory of one request.
+// reqState is the reusable scratch memory of one request's response, held while it streams.
 type reqState struct {
-	bl   builder
-	br   *bufio.Reader
-	over []byte // a line longer than the bufio buffer
-	raw  []byte // native: raw text of the latest counted chunk
-	body []byte // a non-streamed response body
-	text []byte // decoded text so far
-	dec  []byte // native --record-text: decoded cumulative text of the current chunk
+	lr   lineReader
+	cs   choiceScan // choices[0] of the current OpenAI chunk
+	raw  []byte     // native: raw text of the latest counted chunk
+	body []byte     // a non-streamed response body
+	text []byte     // decoded text so far
+	dec  []byte     // native --record-text: decoded cumulative text of the current chunk
 }
 
 var statePool = sync.Pool{New: func() any {
-	return &reqState{br: bufio.NewReaderSize(nil, readBufSize)}
+	return &reqState{}
 }}
+
+// builderPool holds request-body builders. A builder is needed only while the body is built, so it is
+// not part of reqState: thousands of concurrent streams share the few builders in use at a time.
+var builderPool = sync.Pool{New: func() any { return new(builder) }}
 
 // Buffers that grew past this are dropped rather than pooled, so one huge response does not pin
 // memory for the rest of the run.
 const keepMax = 1 << 20
 
 func putState(st *reqState) {
-	st.br.Reset(nil)
-	if cap(st.over) > keepMax {
-		st.over = nil
+	st.lr.rd = nil
+	st.cs.reset()
+	clear(st.cs.members[:cap(st.cs.members)]) // they point into the line buffer
+	clear(st.cs.sub[:cap(st.cs.sub)])
+	if cap(st.lr.buf) > keepMax {
+		st.lr.buf = nil
 	}
 	if cap(st.raw) > keepMax {
 		st.raw = nil
@@ -62,11 +68,19 @@ func putState(st *reqState) {
 	if cap(st.dec) > keepMax {
 		st.dec = nil
 	}
-	if cap(st.bl.body.arena) > keepMax {
-		st.bl.body.arena = nil
-	}
 	statePool.Put(st)
 }
+
+// BodyDoneOnReturn is implemented by an http.RoundTripper that has finished with a request's body when
+// its RoundTrip returns (it writes the whole request before reading the response), as bs-fire's
+// transport does for plain-http requests. Send then drops the body as soon as the response head is
+// in, instead of keeping it for the whole stream. (net/http's Transport may still be writing the body
+// when the response arrives, so the body is kept for it.)
+type BodyDoneOnReturn interface {
+	BodyDoneOnReturn(req *http.Request) bool
+}
+
+var errBodyGone = errors.New("the request body cannot be sent again")
 
 // Send implements Backend.
 func (b *backend) Send(ctx context.Context, c *http.Client, p *records.Prompt, msgs []records.Message, ev *records.Event, zero time.Time) string {
@@ -81,27 +95,44 @@ func (b *backend) Send(ctx context.Context, c *http.Client, p *records.Prompt, m
 		c = http.DefaultClient
 	}
 
-	st := statePool.Get().(*reqState)
-	defer putState(st)
-
-	body, err := b.buildBody(&st.bl, p, msgs)
+	bl := builderPool.Get().(*builder)
+	body, err := b.buildBody(bl, p, msgs)
+	if cap(bl.body.arena) <= keepMax {
+		builderPool.Put(bl)
+	}
 	if err != nil {
 		t := now()
 		ev.SentNS, ev.EndNS = t, t
 		b.fail(ev, records.ErrClient, err.Error())
 		return ""
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.url, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.url, nil)
 	if err != nil {
 		t := now()
 		ev.SentNS, ev.EndNS = t, t
 		b.fail(ev, records.ErrClient, "building the request: "+err.Error())
 		return ""
 	}
+	// The body as http.NewRequest sets it up (a bytes.Reader, so headers and body leave in one write),
+	// but with a rewind (for a 307/308 redirect) that works only during Do, so that the body can be
+	// dropped when Do returns.
+	br := bytes.NewReader(body)
+	req.Body, req.ContentLength = io.NopCloser(br), int64(len(body))
+	held := body
+	req.GetBody = func() (io.ReadCloser, error) {
+		if held == nil {
+			return nil, errBodyGone
+		}
+		return io.NopCloser(bytes.NewReader(held)), nil
+	}
 	b.setHeaders(req, p, ev.RequestID)
 
 	ev.SentNS = now()
 	resp, err := c.Do(req)
+	held = nil
+	if bd, ok := c.Transport.(BodyDoneOnReturn); ok && bd.BodyDoneOnReturn(req) {
+		br.Reset(nil)
+	}
 	if err != nil {
 		ev.EndNS = now()
 		kind, msg := classify(ctx, err)
@@ -111,6 +142,8 @@ func (b *backend) Send(ctx context.Context, c *http.Client, p *records.Prompt, m
 	ev.HeadersNS = now()
 	ev.Status = resp.StatusCode
 	defer resp.Body.Close()
+	st := statePool.Get().(*reqState)
+	defer putState(st)
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		msg := statusMessage(resp)

@@ -23,35 +23,34 @@ const PreconnectMaxAge = 3 * time.Second
 // with up to conns idle connections to the server so each request reuses a warm connection, no
 // transparent gzip (a compressed stream would be buffered by the decompressor and its chunks stamped
 // late), and a dial timeout but no overall client timeout: each request carries its own context
-// deadline (--timeout), because streams legitimately run for minutes.
+// deadline (--timeout), because streams legitimately run for minutes. Plain-http requests without a
+// proxy go over the lean transport in transport.go (one goroutine per stream, no read buffer held
+// while a stream waits); https and proxied requests over a net/http Transport with the same settings.
 func NewClient(conns int) *http.Client {
 	if conns < 1 {
 		conns = 1
 	}
 	d := &dialer{d: &net.Dialer{Timeout: DialTimeout, KeepAlive: 30 * time.Second}}
-	tr := &http.Transport{
+	std := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           d.DialContext,
 		MaxIdleConns:          0, // no limit across hosts
 		MaxIdleConnsPerHost:   conns,
 		MaxConnsPerHost:       0,
-		IdleConnTimeout:       90 * time.Second,
+		IdleConnTimeout:       idleConnTimeout,
 		TLSHandshakeTimeout:   DialTimeout,
 		DisableCompression:    true,
 		ForceAttemptHTTP2:     false,
 		TLSNextProto:          map[string]func(string, *tls.Conn) http.RoundTripper{}, // no HTTP/2
-		ReadBufferSize:        4 << 10,                                                // SSE events are small; large reads bypass the buffer
-		WriteBufferSize:       16 << 10,
+		ReadBufferSize:        connReadBufSize,
+		WriteBufferSize:       4 << 10,
 		ExpectContinueTimeout: 0,
 	}
-	return &http.Client{Transport: &transport{Transport: tr, dialer: d}}
+	return &http.Client{Transport: &transport{std: std, dialer: d, maxIdle: conns, idleTTL: idleConnTimeout}}
 }
 
-// transport is the client's RoundTripper: an http.Transport whose dialer can be primed by Preconnect.
-type transport struct {
-	*http.Transport
-	dialer *dialer
-}
+// idleConnTimeout is how long an idle keep-alive connection is kept.
+const idleConnTimeout = 90 * time.Second
 
 // dialer dials TCP connections, handing out connections opened in advance by Preconnect first.
 type dialer struct {
@@ -103,7 +102,7 @@ func Preconnect(ctx context.Context, c *http.Client, baseURL string, n int) int 
 	if err != nil || u.Host == "" {
 		return 0
 	}
-	if p, err := t.Proxy(&http.Request{URL: u}); err != nil || p != nil {
+	if p, err := t.std.Proxy(&http.Request{URL: u}); err != nil || p != nil {
 		return 0
 	}
 	addr := u.Host

@@ -373,10 +373,7 @@ func (r *Runner) serve(ctx context.Context, stop <-chan struct{}, events *eventQ
 }
 
 func newEvent(p *records.Prompt, seq, turn int, prefix string, sched int64) *records.Event {
-	id := fmt.Sprintf("%s-%d", prefix, seq)
-	if turn > 0 {
-		id = fmt.Sprintf("%s-%d.%d", prefix, seq, turn)
-	}
+	id := requestID(prefix, uint64(turn), uint64(seq), 0x8000)
 	return &records.Event{
 		ID: p.ID, Seq: seq, Turn: turn, RequestID: id, ScheduledNS: sched,
 		PromptLen: p.PromptLen, TextPromptLen: p.TextPromptLen, VisionPromptLen: p.VisionPromptLen,
@@ -416,10 +413,31 @@ func (r *Runner) send(ctx context.Context, p *records.Prompt, msgs []records.Mes
 	return text
 }
 
-// NewRunID returns a short random id that prefixes every X-Request-Id of a run ("bsf-" + 8 hex digits),
+// requestID formats an X-Request-Id as a UUID (some servers, llama.cpp's among them, reject any other
+// form): the run id, then the turn, a fixed version-4 group, the kind (0x8000 requests, 0x8001
+// warm-ups) and the sequence number, all in hex: rrrrrrrr-tttt-4000-kkkk-ssssssssssss.
+func requestID(run string, turn, seq uint64, kind uint16) string {
+	var buf [36]byte
+	b := append(buf[:0], run...)
+	b = appendHex(append(b, '-'), turn, 4)
+	b = append(b, "-4000-"...)
+	b = appendHex(b, uint64(kind), 4)
+	b = appendHex(append(b, '-'), seq, 12)
+	return string(b)
+}
+
+func appendHex(b []byte, v uint64, width int) []byte {
+	const digits = "0123456789abcdef"
+	for i := width - 1; i >= 0; i-- {
+		b = append(b, digits[(v>>(4*uint(i)))&0xf])
+	}
+	return b
+}
+
+// NewRunID returns a short random id that starts every X-Request-Id of a run (8 hex digits),
 // so that the requests of different runs never share an id in a server's logs.
 func NewRunID() string {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
-	return "bsf-" + hex.EncodeToString(b[:])
+	return hex.EncodeToString(b[:])
 }

@@ -31,7 +31,7 @@ func TestEveryPromptOneEvent(t *testing.T) {
 	ts := newTestServer(t)
 	prompts := textPrompts(50, 3)
 	r := newRunner(ts, prompts)
-	r.RequestIDPrefix = "run1"
+	r.RequestIDPrefix = "0000run1"
 	res, h, evs, trs := runStream(t, r)
 	if h.StartTime == nil || h.Tool != "bs-fire" || h.Stream != records.StreamEvents {
 		t.Errorf("header %+v", h)
@@ -48,7 +48,7 @@ func TestEveryPromptOneEvent(t *testing.T) {
 		if ev.ID != 100+ev.Seq || !ev.OK || len(ev.ChunkNS) != 3 || ev.Group != "g" || ev.PromptLen != 2 || ev.OutputLen != 3 {
 			t.Errorf("event %+v", ev)
 		}
-		if ev.RequestID != fmt.Sprintf("run1-%d", ev.Seq) {
+		if ev.RequestID != fmt.Sprintf("0000run1-0000-4000-8000-%012x", ev.Seq) {
 			t.Errorf("request id %q for seq %d", ev.RequestID, ev.Seq)
 		}
 		if ev.ScheduledNS != 0 || ev.SentNS < ev.ScheduledNS || ev.EndNS < ev.SentNS {
@@ -305,13 +305,13 @@ func TestMultiTurn(t *testing.T) {
 		{records.TextMessage("user", "a")}, {records.TextMessage("user", "b")}, {records.TextMessage("user", "c")}}}
 	r := newRunner(ts, []records.Prompt{conv})
 	r.MaxConcurrency = 1
-	r.RequestIDPrefix = "mt"
+	r.RequestIDPrefix = "000000mt"
 	_, _, evs, trs := runStream(t, r)
 	if len(evs) != 3 {
 		t.Fatalf("%d events", len(evs))
 	}
 	for i, ev := range evs {
-		if ev.Turn != i+1 || ev.Seq != 0 || ev.ID != 7 || !ev.OK || ev.RequestID != fmt.Sprintf("mt-0.%d", i+1) {
+		if ev.Turn != i+1 || ev.Seq != 0 || ev.ID != 7 || !ev.OK || ev.RequestID != fmt.Sprintf("000000mt-%04x-4000-8000-000000000000", i+1) {
 			t.Errorf("round %d: %+v", i+1, ev)
 		}
 		if i > 0 && (ev.SentNS < evs[i-1].EndNS || ev.ScheduledNS < evs[i-1].EndNS) {

@@ -13,11 +13,13 @@ import (
 
 // WarmupPrompt returns the warm-up request built from the run's first prompt, as the reference: the same
 // prompt and images with output_len min(output_len, 32), the given LoRA adapter (the first --lora-name)
-// when the prompt has none, and no per-prompt extra body (warm-ups use only the global one).
+// when the prompt has none, no per-prompt extra body (warm-ups use only the global one) and no routing
+// key (the reference's warm-up input carries none, so it sends no X-SMG-Routing-Key header).
 func WarmupPrompt(first records.Prompt, lora string) records.Prompt {
 	p := first
 	p.OutputLen = min(p.OutputLen, 32)
 	p.ExtraBody = nil
+	p.RoutingKey = ""
 	if p.Lora == "" {
 		p.Lora = lora
 	}
@@ -54,7 +56,7 @@ func Warmup(ctx context.Context, b Backend, c *http.Client, p records.Prompt, n,
 			if sem != nil {
 				defer sem.release()
 			}
-			good, msg := warmupOne(ctx, b, c, &p, timeout, zero, fmt.Sprintf("%s-warmup-%d", prefix, i))
+			good, msg := warmupOne(ctx, b, c, &p, timeout, zero, requestID(prefix, 0, uint64(i), 0x8001))
 			mu.Lock()
 			defer mu.Unlock()
 			if good {

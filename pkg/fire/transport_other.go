@@ -1,0 +1,13 @@
+//go:build !unix
+
+package fire
+
+import "syscall"
+
+// probe cannot look at an idle connection without blocking here; the connection is assumed usable.
+func probe(syscall.RawConn) bool { return true }
+
+// rawReads is false here: body reads go through net.Conn.Read.
+const rawReads = false
+
+func rawRead(syscall.RawConn, int) (*[]byte, int, error) { panic("unreachable") }
