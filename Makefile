@@ -30,10 +30,11 @@ build: libtokenizers
 demo: build testdata
 	@bash scripts/demo.sh
 
-# Every test, with the tokenizer library linked and the test fixtures fetched.
+# Every test, with the tokenizer library linked and the test fixtures fetched (the oracle tests, which
+# install third-party software, are `make test-oracles`).
 test: libtokenizers testdata
 	@dir="$(TOKLIB_DIR)"; CGO_LDFLAGS="-L$$dir" $(GO) vet -tags tokenizers ./... && \
-	  CGO_LDFLAGS="-L$$dir" $(GO) test -tags tokenizers -count=1 ./...
+	  CGO_LDFLAGS="-L$$dir" $(GO) test -tags tokenizers -count=1 $$($(GO) list ./... | grep -v -e /test/parity -e /test/llamacpp)
 
 # The tests against things bs did not write: the reference client from PyPI (differential tests) and
 # llama.cpp's server from PyPI (a real third-party server). Installs both on first use (see test/*/README.md).
