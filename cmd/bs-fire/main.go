@@ -29,6 +29,8 @@ import (
 	"syscall"
 	"time"
 
+	bscli "github.com/bsbench/bs/pkg/cli"
+
 	"github.com/alecthomas/kong"
 	"golang.org/x/term"
 
@@ -128,20 +130,9 @@ func main() {
 
 func run(args []string) int {
 	var c cli
-	parser, err := kong.New(&c,
-		kong.Name("bs-fire"),
-		kong.Description("Send prompt records to an LLM server on an arrival schedule; write one event record per request."),
-		kong.Vars{"version": version.String(), "backends": strings.Join(backends.Names(), ", ")},
-		kong.Exit(func(code int) { os.Exit(code) }),
-	)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "bs-fire:", err)
-		return exitError
-	}
-	if _, err := parser.Parse(args); err != nil {
-		fmt.Fprintln(os.Stderr, "bs-fire:", err)
-		fmt.Fprintln(os.Stderr, "bs-fire: see bs-fire --help")
-		return exitUsage
+	if code, ok := bscli.Parse("bs-fire", "Send prompt records to an LLM server on an arrival schedule; write one event record per request.",
+		&c, args, os.Stdout, os.Stderr, kong.Vars{"backends": strings.Join(backends.Names(), ", ")}); !ok {
+		return code
 	}
 	// SIGPIPE: with Notify, a write to a closed stdout returns EPIPE instead of killing the process
 	// (os/signal: "If the program is calling signal.Notify to receive SIGPIPE signals, the file

@@ -17,11 +17,12 @@ import (
 	"path/filepath"
 	"time"
 
+	bscli "github.com/bsbench/bs/pkg/cli"
+
 	"github.com/alecthomas/kong"
 
 	"github.com/bsbench/bs/pkg/records"
 	"github.com/bsbench/bs/pkg/report"
-	"github.com/bsbench/bs/pkg/version"
 )
 
 const (
@@ -48,21 +49,9 @@ func main() {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	var c cli
-	parser, err := kong.New(&c,
-		kong.Name("bs-report"),
-		kong.Description("Format bs-stat summaries: the reference's console block, JSON, CSV, Markdown, HTML, comparisons."),
-		kong.Vars{"version": version.String()},
-		kong.Writers(stdout, stderr),
-		kong.Exit(func(code int) { os.Exit(code) }),
-	)
-	if err != nil {
-		fmt.Fprintln(stderr, "bs-report:", err)
-		return exitError
-	}
-	if _, err := parser.Parse(args); err != nil {
-		fmt.Fprintln(stderr, "bs-report:", err)
-		fmt.Fprintln(stderr, "bs-report: see bs-report --help")
-		return exitUsage
+	if code, ok := bscli.Parse("bs-report", "Format bs-stat summaries: the reference's console block, JSON, CSV, Markdown, HTML, comparisons.",
+		&c, args, stdout, stderr, nil); !ok {
+		return code
 	}
 	if c.OutputDetails && c.OutputFile == "" {
 		fmt.Fprintln(stderr, "bs-report: --output-details needs --output-file")

@@ -19,6 +19,8 @@ import (
 	"strings"
 	"time"
 
+	bscli "github.com/bsbench/bs/pkg/cli"
+
 	"github.com/alecthomas/kong"
 
 	"github.com/bsbench/bs/pkg/metrics"
@@ -63,21 +65,9 @@ type usageError struct{ error }
 
 func run(args []string, stdout, stderr io.Writer) int {
 	var c cli
-	parser, err := kong.New(&c,
-		kong.Name("bs-stat"),
-		kong.Description("Summarise event streams from bs-fire: the reference's metrics plus goodput, schedule lag, per-token ITL and more."),
-		kong.Vars{"version": version.String()},
-		kong.Writers(stdout, stderr),
-		kong.Exit(func(code int) { os.Exit(code) }),
-	)
-	if err != nil {
-		fmt.Fprintln(stderr, "bs-stat:", err)
-		return exitError
-	}
-	if _, err := parser.Parse(args); err != nil {
-		fmt.Fprintln(stderr, "bs-stat:", err)
-		fmt.Fprintln(stderr, "bs-stat: see bs-stat --help")
-		return exitUsage
+	if code, ok := bscli.Parse("bs-stat", "Summarise event streams from bs-fire: the reference's metrics plus goodput, schedule lag, per-token ITL and more.",
+		&c, args, stdout, stderr, nil); !ok {
+		return code
 	}
 	code, err := stat(&c, args, stdout, stderr)
 	if err != nil {
