@@ -24,20 +24,11 @@ var _ TB = (testing.TB)(nil)
 // directory that holds go.mod. It fails the test if there is none.
 func RepoRoot(t TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
+	root, err := Root()
 	if err != nil {
-		t.Fatalf("testutil: getwd: %v", err)
+		t.Fatalf("testutil: %v", err)
 	}
-	for {
-		if fi, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil && !fi.IsDir() {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatalf("testutil: no go.mod above the working directory")
-		}
-		dir = parent
-	}
+	return root
 }
 
 // TokenizersDir returns .cache/testdata/tokenizers under the repository root.

@@ -56,20 +56,9 @@ func TestMain(m *testing.M) {
 	}
 	binDir = dir
 	code := func() int {
-		for _, tool := range []string{"bs-gen", "bs-fire", "bs-stat", "bs-report", "bs-sim"} {
-			args := []string{"build", "-o", filepath.Join(dir, tool)}
-			if tool == "bs-stat" {
-				args = append(args, "-tags", "tokenizers")
-			}
-			cmd := exec.Command("go", append(args, "../../cmd/"+tool)...)
-			cmd.Stderr = os.Stderr
-			if tool != "bs-gen" && tool != "bs-stat" {
-				cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-			}
-			if err := cmd.Run(); err != nil {
-				fmt.Fprintf(os.Stderr, "building %s: %v (bs-gen and bs-stat need CGO_LDFLAGS=-L<dir of libtokenizers.a>; use make test)\n", tool, err)
-				return 1
-			}
+		if err := testutil.BuildTools(dir, "bs-gen", "bs-fire", "bs-stat", "bs-report", "bs-sim"); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
 		}
 		return m.Run()
 	}()

@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/bsbench/bs/pkg/sim"
+	"github.com/bsbench/bs/pkg/testutil"
 )
 
 // Concurrency limits. Reference children are mostly idle (the reference pauses 1 s after its
@@ -136,31 +137,7 @@ func setup() error {
 // into a temporary bin folder.
 func buildBinaries() error {
 	binDir = filepath.Join(workDir, "bin")
-	out, err := exec.Command("bash", filepath.Join(repoRoot, "scripts", "build-libtokenizers.sh")).Output()
-	if err != nil {
-		return fmt.Errorf("scripts/build-libtokenizers.sh: %w", err)
-	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	toklib := lines[len(lines)-1]
-	for _, tool := range []string{"bs-gen", "bs-fire", "bs-stat", "bs-report"} {
-		args := []string{"build", "-o", filepath.Join(binDir, tool)}
-		env := os.Environ()
-		switch tool {
-		case "bs-stat":
-			args = append(args, "-tags", "tokenizers")
-			env = append(env, "CGO_LDFLAGS=-L"+toklib)
-		case "bs-gen":
-			env = append(env, "CGO_LDFLAGS=-L"+toklib)
-		default:
-			env = append(env, "CGO_ENABLED=0")
-		}
-		cmd := exec.Command("go", append(args, "./cmd/"+tool)...)
-		cmd.Dir, cmd.Env = repoRoot, env
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("building %s: %v\n%s", tool, err, out)
-		}
-	}
-	return nil
+	return testutil.BuildTools(binDir, "bs-gen", "bs-fire", "bs-stat", "bs-report")
 }
 
 // needReference skips the test (or fails it under BS_REQUIRE_PARITY=1) when the reference is not
