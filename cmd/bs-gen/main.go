@@ -19,6 +19,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	bscli "github.com/bsbench/bs/pkg/cli"
+
 	"github.com/alecthomas/kong"
 
 	"github.com/bsbench/bs/pkg/chattmpl"
@@ -99,11 +101,11 @@ type cli struct {
 func main() {
 	c, parser, err := parse(os.Args[1:])
 	if err != nil {
-		if parser != nil {
-			parser.FatalIfErrorf(err)
-		}
 		fmt.Fprintln(os.Stderr, "bs-gen:", err)
-		os.Exit(2)
+		if parser != nil {
+			fmt.Fprintln(os.Stderr, "bs-gen: see bs-gen --help")
+		}
+		os.Exit(bscli.ExitUsage)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -120,7 +122,6 @@ func parse(args []string) (*cli, *kong.Kong, error) {
 		kong.Name("bs-gen"),
 		kong.Description("Generate a prompt stream (JSON Lines) for bs-fire from SGLang bench_serving's datasets."),
 		kong.Vars{"version": version.String()},
-		kong.UsageOnError(),
 	)
 	if err != nil {
 		return nil, nil, err

@@ -17,12 +17,12 @@ import (
 	"syscall"
 	"time"
 
+	bscli "github.com/bsbench/bs/pkg/cli"
+
 	"github.com/alecthomas/kong"
 
 	"github.com/bsbench/bs/pkg/sim"
 )
-
-var version = "dev"
 
 type cli struct {
 	Host     string `default:"127.0.0.1" help:"Address to listen on."`
@@ -71,11 +71,10 @@ type cli struct {
 
 func main() {
 	var c cli
-	kong.Parse(&c,
-		kong.Name("bs-sim"),
-		kong.Description("Simulated LLM inference server (SGLang native, OpenAI, Triton, truss) for demos and tests."),
-		kong.Vars{"version": version},
-	)
+	if code, ok := bscli.Parse("bs-sim", "Simulated LLM inference server (SGLang native, OpenAI, Triton, truss) for demos and tests.",
+		&c, os.Args[1:], os.Stdout, os.Stderr, nil); !ok {
+		os.Exit(code)
+	}
 	if err := run(&c); err != nil {
 		fmt.Fprintln(os.Stderr, "bs-sim:", err)
 		os.Exit(1)
