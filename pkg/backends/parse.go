@@ -741,11 +741,11 @@ func (ps *parser) noteID(v []byte) {
 	}
 }
 
-// completionsChunk handles one OpenAI completions chunk (fact sheet §3.2) or truss chunk (§3.6).
-func (ps *parser) completionsChunk(d []byte, t int64, whole bool) bool {
-	var choices, usage []byte
-	hasChoices := false
-	cs := &ps.st.cs
+// openAITop walks the top level of an OpenAI completions or chat chunk once: "choices" is checked
+// and choices[0] (with its member field, "" for completions) recorded in cs on the way; "usage",
+// "sglext", "id" and "error" are noted. When done is true the chunk has already been dealt with (a
+// decode failure or an in-band server error was recorded) and the caller returns ret.
+func (ps *parser) openAITop(d []byte, field string, cs *choiceScan) (choices, usage []byte, hasChoices, done, ret bool) {
 	it := newObjIter(d, 0, 0)
 	for {
 		k, vs, ok := it.nextKey()
@@ -754,8 +754,7 @@ func (ps *parser) completionsChunk(d []byte, t int64, whole bool) bool {
 		}
 		kt := keyText(k)
 		if kt == "choices" {
-			// Walked once: checked, and choices[0] recorded on the way.
-			ve, err := scanChoices(d, vs, 1, "", cs)
+			ve, err := scanChoices(d, vs, 1, field, cs)
 			if err != nil {
 				it.fail(err)
 				break
@@ -779,15 +778,25 @@ func (ps *parser) completionsChunk(d []byte, t int64, whole bool) bool {
 			ps.noteID(v)
 		case kt == "error":
 			if !isNull(v) {
-				return ps.serverError(v)
+				return nil, nil, false, true, ps.serverError(v)
 			}
 		}
 	}
 	if it.err != nil {
-		return ps.decodeFail(it.err, d)
+		return nil, nil, false, true, ps.decodeFail(it.err, d)
 	}
 	if skipWS(d, it.end()) != len(d) {
-		return ps.decodeFail(errTrailing, d)
+		return nil, nil, false, true, ps.decodeFail(errTrailing, d)
+	}
+	return choices, usage, hasChoices, false, false
+}
+
+// completionsChunk handles one OpenAI completions chunk (fact sheet §3.2) or truss chunk (§3.6).
+func (ps *parser) completionsChunk(d []byte, t int64, whole bool) bool {
+	cs := &ps.st.cs
+	choices, usage, hasChoices, done, ret := ps.openAITop(d, "", cs)
+	if done {
+		return ret
 	}
 	var choice []byte
 	if hasChoices {
@@ -846,51 +855,10 @@ func (ps *parser) chatChunk(d []byte, t int64, whole bool) bool {
 	if whole {
 		field = "message"
 	}
-	var choices, usage []byte
-	hasChoices := false
 	cs := &ps.st.cs
-	it := newObjIter(d, 0, 0)
-	for {
-		k, vs, ok := it.nextKey()
-		if !ok {
-			break
-		}
-		kt := keyText(k)
-		if kt == "choices" {
-			// Walked once: checked, and choices[0] and its delta recorded on the way.
-			ve, err := scanChoices(d, vs, 1, field, cs)
-			if err != nil {
-				it.fail(err)
-				break
-			}
-			it.valueEnd(ve)
-			choices, hasChoices = d[vs:ve], true
-			continue
-		}
-		v, ok := it.skip(vs)
-		if !ok {
-			break
-		}
-		switch {
-		case kt == "usage":
-			if !isNull(v) {
-				usage = v
-			}
-		case kt == "sglext":
-			ps.noteSGLExt(v)
-		case kt == "id":
-			ps.noteID(v)
-		case kt == "error":
-			if !isNull(v) {
-				return ps.serverError(v)
-			}
-		}
-	}
-	if it.err != nil {
-		return ps.decodeFail(it.err, d)
-	}
-	if skipWS(d, it.end()) != len(d) {
-		return ps.decodeFail(errTrailing, d)
+	choices, usage, hasChoices, done, ret := ps.openAITop(d, field, cs)
+	if done {
+		return ret
 	}
 	cnt, hasCnt := ps.noteUsage(usage, true)
 	var choice []byte
