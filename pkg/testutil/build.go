@@ -65,3 +65,21 @@ func BuildTools(dir string, tools ...string) error {
 	}
 	return nil
 }
+
+// RunWithTools is a TestMain body for tests that drive the built commands: it builds tools into a
+// temporary folder, stores the folder in *binDir, runs the tests, removes the folder and returns the
+// exit code for os.Exit.
+func RunWithTools(m interface{ Run() int }, binDir *string, tools ...string) int {
+	dir, err := os.MkdirTemp("", "bs-test-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	*binDir = dir
+	if err := BuildTools(dir, tools...); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return m.Run()
+}

@@ -29,21 +29,7 @@ var binDir string
 
 func TestMain(m *testing.M) {
 	flag.Parse()
-	dir, err := os.MkdirTemp("", "bs-e2e-bin")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binDir = dir
-	code := func() int {
-		if err := testutil.BuildTools(dir, "bs-gen", "bs-fire", "bs-stat", "bs-report", "bs-sim"); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		return m.Run()
-	}()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(testutil.RunWithTools(m, &binDir, "bs-gen", "bs-fire", "bs-stat", "bs-report", "bs-sim"))
 }
 
 func bin(name string) string { return filepath.Join(binDir, name) }
