@@ -10,8 +10,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -254,7 +252,7 @@ func run(ctx context.Context, c *cli, rawArgs []string, stderr io.Writer) error 
 			return fmt.Errorf("--tokenizer %s: %w", tokSpec, err)
 		}
 		defer tk.Close()
-		env.Tok = tokAdapter{tk}
+		env.Tok = tk
 		env.Chat = chatFunc(tk)
 	}
 	rng, err := datasets.NewRNG(o.Seed)
@@ -330,41 +328,7 @@ func writeStream(name string, h records.Header, ps []records.Prompt) (err error)
 	return nil
 }
 
-// tokAdapter gives *tokenizer.Tokenizer the method set datasets.Tokenizer needs.
-type tokAdapter struct{ t *tokenizer.Tokenizer }
-
-func (a tokAdapter) Encode(s string, add bool) []int    { return a.t.Encode(s, add) }
-func (a tokAdapter) Decode(ids []int, skip bool) string { return a.t.Decode(ids, skip) }
-func (a tokAdapter) VocabSize() int                     { return a.t.VocabSize() }
-func (a tokAdapter) FullVocabSize() int                 { return a.t.Len() }
-func (a tokAdapter) NumSpecialTokensToAdd() int         { return a.t.NumSpecialTokensToAdd() }
-func (a tokAdapter) SpecialIDs() []int                  { return a.t.SpecialIDs() }
-func (a tokAdapter) BOSToken() string                   { return a.t.BOSToken() }
-func (a tokAdapter) TokenID(tok string) (int, bool) {
-	ids := a.t.Encode(tok, false)
-	if len(ids) == 1 && a.t.Decode(ids, false) == tok {
-		return ids[0], true
-	}
-	return 0, false
-}
-
 // chatFunc renders the tokenizer's chat template with its special tokens as template variables.
-// Messages whose content is not a plain string cannot be rendered (chattmpl takes strings).
 func chatFunc(t *tokenizer.Tokenizer) datasets.ChatTemplateFunc {
-	tmpl := t.ChatTemplate()
-	if tmpl == "" {
-		return nil
-	}
-	extra := map[string]any{"bos_token": t.BOSToken(), "eos_token": t.EOSToken()}
-	return func(msgs []records.Message, addGen bool) (string, error) {
-		ms := make([]chattmpl.Message, len(msgs))
-		for i, m := range msgs {
-			var s string
-			if err := json.Unmarshal(m.Content, &s); err != nil {
-				return "", errors.New("message content that is not a string cannot be rendered with the chat template")
-			}
-			ms[i] = chattmpl.Message{Role: m.Role, Content: s}
-		}
-		return chattmpl.Render(tmpl, ms, addGen, extra)
-	}
+	return chattmpl.ForRecords(t.ChatTemplate(), t.BOSToken(), t.EOSToken())
 }

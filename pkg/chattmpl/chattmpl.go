@@ -16,6 +16,7 @@
 package chattmpl
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -24,6 +25,7 @@ import (
 	"time"
 
 	"github.com/ardanlabs/jinja"
+	"github.com/bsbench/bs/pkg/records"
 )
 
 // Message is one chat message.
@@ -239,4 +241,25 @@ func Strftime(t time.Time, format string) string {
 		}
 	}
 	return b.String()
+}
+
+// ForRecords returns a renderer of tmpl for record messages (pkg/records), with bos and eos as the
+// template's bos_token and eos_token; nil when tmpl is empty. Messages whose content is not a plain
+// string cannot be rendered (Render takes strings) and give an error.
+func ForRecords(tmpl, bos, eos string) func(msgs []records.Message, addGenerationPrompt bool) (string, error) {
+	if tmpl == "" {
+		return nil
+	}
+	extra := map[string]any{"bos_token": bos, "eos_token": eos}
+	return func(msgs []records.Message, addGen bool) (string, error) {
+		ms := make([]Message, len(msgs))
+		for i, m := range msgs {
+			var s string
+			if err := json.Unmarshal(m.Content, &s); err != nil {
+				return "", errors.New("message content that is not a string cannot be rendered with the chat template")
+			}
+			ms[i] = Message{Role: m.Role, Content: s}
+		}
+		return Render(tmpl, ms, addGen, extra)
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bsbench/bs/pkg/records"
 	"github.com/bsbench/bs/pkg/testutil"
 )
 
@@ -195,4 +196,19 @@ func TestConcurrent(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+func TestForRecords(t *testing.T) {
+	if ForRecords("", "", "") != nil {
+		t.Fatal("an empty template gives no renderer")
+	}
+	r := ForRecords("{{ bos_token }}{% for m in messages %}[{{ m.role }}:{{ m.content }}]{% endfor %}{{ eos_token }}", "<s>", "</s>")
+	got, err := r([]records.Message{records.TextMessage("user", "hi")}, false)
+	if err != nil || got != "<s>[user:hi]</s>" {
+		t.Fatalf("got %q, %v", got, err)
+	}
+	parts := records.Message{Role: "user", Content: []byte(`[{"type":"text","text":"hi"}]`)}
+	if _, err := r([]records.Message{parts}, false); err == nil || !strings.Contains(err.Error(), "not a string") {
+		t.Fatalf("content parts: %v", err)
+	}
 }

@@ -260,6 +260,19 @@ func (t *Tokenizer) VocabSize() int { return t.vocabSize }
 // Len returns the vocabulary size including added tokens, like len(tokenizer).
 func (t *Tokenizer) Len() int { return t.vocabSizeAdded }
 
+// FullVocabSize is Len under the name pkg/datasets uses: the whole vocabulary, added tokens included.
+func (t *Tokenizer) FullVocabSize() int { return t.vocabSizeAdded }
+
+// TokenID returns the id of a token given by its text (for example "<|image_pad|>"): the text must
+// encode to exactly one id that decodes back to the same text.
+func (t *Tokenizer) TokenID(tok string) (int, bool) {
+	ids := t.Encode(tok, false)
+	if len(ids) == 1 && t.Decode(ids, false) == tok {
+		return ids[0], true
+	}
+	return 0, false
+}
+
 // NumSpecialTokensToAdd returns how many special tokens Encode(text, true)
 // adds to a single sequence, like transformers'
 // tokenizer.num_special_tokens_to_add() (1 for Llama 3's BOS, 0 for Qwen3).

@@ -325,3 +325,16 @@ func TestConcurrent(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestTokenID(t *testing.T) {
+	tk := load(t, "qwen3")
+	if id, ok := tk.TokenID("<|im_end|>"); !ok || id != 151645 {
+		t.Fatalf("<|im_end|>: %d %v, want 151645 true", id, ok)
+	}
+	if _, ok := tk.TokenID("two words"); ok {
+		t.Fatal("a two-token text has no single id")
+	}
+	if tk.FullVocabSize() != tk.Len() || tk.FullVocabSize() <= tk.VocabSize() {
+		t.Fatalf("full %d len %d base %d", tk.FullVocabSize(), tk.Len(), tk.VocabSize())
+	}
+}
