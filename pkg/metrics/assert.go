@@ -72,6 +72,7 @@ var Scalars = map[string]metricInfo{
 	"concurrency":                     {get: fv(func(s *records.Summary) float64 { return s.Concurrency }), help: "Σ E2E / duration"},
 	"max_output_tokens_per_s":         {get: fv(func(s *records.Summary) float64 { return s.MaxOutputTokensPerS }), help: "peak output tokens in a 1-second bucket"},
 	"max_concurrent_requests":         {get: intv(func(s *records.Summary) int { return s.MaxConcurrentRequests }), help: "peak requests overlapping a 1-second bucket"},
+	"peak_in_flight":                  {get: intv(func(s *records.Summary) int { return s.PeakInFlight }), help: "most requests in flight at one instant (failures included)"},
 	"accept_length":                   {get: func(s *records.Summary) (float64, bool) { return optF(s.AcceptLength) }, help: "speculative-decoding accept length (server)"},
 	"goodput": {get: func(s *records.Summary) (float64, bool) {
 		if s.SLO == nil {

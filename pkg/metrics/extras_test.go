@@ -5,6 +5,7 @@ import (
 	"math"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -141,6 +142,11 @@ func TestExtrasHandComputed(t *testing.T) {
 	// Peaks: every output event and request is inside the first second.
 	if s.MaxOutputTokensPerS != 6 || s.MaxConcurrentRequests != 3 {
 		t.Errorf("peaks %v tokens/s, %d requests", s.MaxOutputTokensPerS, s.MaxConcurrentRequests)
+	}
+	// True peak in flight: a [1, 301) overlaps b [110, 190), then the failed c [200, 700) overlaps a
+	// and later d [305, 515); never three at once.
+	if s.PeakInFlight != 2 {
+		t.Errorf("peak in flight %d, want 2", s.PeakInFlight)
 	}
 	// Schedule lag (no trailer, no cap): lags 1, 10, 0, 5 ms → p50 3 ms, p99 9.85 ms, max 10 ms.
 	l := s.ScheduleLag
@@ -325,5 +331,27 @@ func TestRetokenizedITL(t *testing.T) {
 	b := summaries(t, Options{Tokenizer: wordTokenizer{}}, f)[0]
 	if b.ITL.Count != 3 || b.ITL.Max != 0.1 {
 		t.Errorf("bs ITL %+v", b.ITL)
+	}
+}
+
+// A request that ends at the instant another is sent does not overlap it; requests sent together do.
+func TestPeakInFlightEdges(t *testing.T) {
+	ev := func(id int, sent, end int64) records.Event {
+		return records.Event{ID: id, Seq: id, RequestID: strconv.Itoa(id), SentNS: sent * msNS, EndNS: end * msNS,
+			OK: true, ChunkNS: []int64{(end - sent) * msNS}, PromptLen: 1, OutputLen: 1}
+	}
+	for _, c := range []struct {
+		name   string
+		events []records.Event
+		want   int
+	}{
+		{"back to back", []records.Event{ev(0, 0, 10), ev(1, 10, 20), ev(2, 20, 30)}, 1},
+		{"sent together", []records.Event{ev(0, 0, 10), ev(1, 0, 10), ev(2, 0, 5)}, 3},
+		{"nested", []records.Event{ev(0, 0, 100), ev(1, 10, 20), ev(2, 15, 30), ev(3, 20, 40)}, 3},
+	} {
+		f := writeEvents(t, filepath.Join(t.TempDir(), "ev.jsonl"), handHeader(t0), c.events, nil)
+		if got := summaries(t, Options{}, f)[0].PeakInFlight; got != c.want {
+			t.Errorf("%s: peak in flight %d, want %d", c.name, got, c.want)
+		}
 	}
 }

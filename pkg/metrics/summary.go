@@ -260,6 +260,7 @@ func (a *Accumulator) summarize(idx []int) records.Summary {
 
 	// Peaks (and the per-second series) before the value arrays are sorted.
 	buckets := a.peaks(idx, &s)
+	s.PeakInFlight = a.peakInFlight(idx)
 
 	// SLO needs each request's own values, so it runs before the arrays are sorted.
 	if a.opts.SLO != nil {
@@ -387,6 +388,32 @@ func (a *Accumulator) peaks(idx []int, s *records.Summary) secondBuckets {
 	s.MaxOutputTokensPerS = slices.Max(b.tokens)
 	s.MaxConcurrentRequests = int(slices.Max(b.requests))
 	return b
+}
+
+// peakInFlight returns the largest number of counted requests (failures included) in flight at one
+// instant: a request is in flight over [sent, end), so one that ends when another is sent does not
+// overlap it.
+func (a *Accumulator) peakInFlight(idx []int) int {
+	starts := make([]int64, 0, len(idx))
+	ends := make([]int64, 0, len(idx))
+	for _, i := range idx {
+		if r := &a.rows[i]; r.end > r.sent { // otherwise never in flight for a measurable time
+			starts = append(starts, r.sent)
+			ends = append(ends, r.end)
+		}
+	}
+	slices.Sort(starts)
+	slices.Sort(ends)
+	peak, cur, j := 0, 0, 0
+	for _, t := range starts {
+		for j < len(ends) && ends[j] <= t { // ends at the same instant come first
+			j++
+			cur--
+		}
+		cur++
+		peak = max(peak, cur)
+	}
+	return peak
 }
 
 // scheduleLag reports how late requests were sent. bs-fire's trailer measures it itself (requests

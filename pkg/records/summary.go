@@ -59,6 +59,9 @@ type Summary struct {
 	// MaxOutputTokensPerS and MaxConcurrentRequests are the reference's 1-second-bucket peaks.
 	MaxOutputTokensPerS   float64 `json:"max_output_tokens_per_s"`
 	MaxConcurrentRequests int     `json:"max_concurrent_requests"`
+	// PeakInFlight is the true peak of requests in flight: the most requests (failures included)
+	// whose [sent, end) intervals overlap at one instant.
+	PeakInFlight int `json:"peak_in_flight"`
 	// AcceptLength is the speculative-decoding accept length the server reported after the run.
 	AcceptLength *float64 `json:"accept_length"`
 

@@ -168,6 +168,7 @@ func extras(l *lineWriter, s *records.Summary) {
 	for _, k := range kinds {
 		l.row("  "+k+":", strconv.Itoa(s.Errors[k]))
 	}
+	l.row("Peak requests in flight:", strconv.Itoa(s.PeakInFlight))
 	if s.Window != nil {
 		l.row("Window (s after first send):", f2(s.Window.Start)+" - "+f2(s.Window.End))
 	}

@@ -72,6 +72,7 @@ func Metrics(s *records.Summary) []Metric {
 		{Key: "output_throughput", Label: "Output token throughput (tok/s)", Dir: 1, Get: always(func(s *records.Summary) float64 { return s.OutputThroughput })},
 		{Key: "max_output_tokens_per_s", Label: "Peak output token throughput (tok/s)", Dir: 1, Get: always(func(s *records.Summary) float64 { return s.MaxOutputTokensPerS })},
 		{Key: "max_concurrent_requests", Label: "Peak concurrent requests", Int: true, Get: always(func(s *records.Summary) float64 { return float64(s.MaxConcurrentRequests) })},
+		{Key: "peak_in_flight", Label: "Peak requests in flight (instant)", Int: true, Get: always(func(s *records.Summary) float64 { return float64(s.PeakInFlight) })},
 		{Key: "total_throughput", Label: "Total token throughput (tok/s)", Dir: 1, Get: always(func(s *records.Summary) float64 { return s.TotalThroughput })},
 		{Key: "concurrency", Label: "Concurrency", Get: always(func(s *records.Summary) float64 { return s.Concurrency })},
 		{Key: "accept_length", Label: "Accept length", Dir: 1, Get: func(s *records.Summary) (float64, bool) {

@@ -13,7 +13,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -193,6 +195,13 @@ func TestPipelineAgainstTruth(t *testing.T) {
 	}
 
 	checkGolden(t, "console.golden", maskTimings(console))
+	// The cap holds: never more than 64 requests in flight at one instant (the reference's
+	// 1-second-bucket "Peak concurrent requests" may read higher).
+	if m := regexp.MustCompile(`Peak requests in flight: +(\d+)`).FindStringSubmatch(console); m == nil {
+		t.Errorf("no peak in flight in the console block")
+	} else if v, _ := strconv.Atoi(m[1]); v < 1 || v > 64 {
+		t.Errorf("peak requests in flight %d, want 1..64 (--max-concurrency 64)", v)
+	}
 	if !strings.Contains(console, "Successful requests:                     256") {
 		t.Errorf("console block:\n%s", console)
 	}
