@@ -60,6 +60,10 @@ func newBar(w io.Writer, total int) *bar {
 		progressbar.OptionFullWidth(),
 		progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
 	)
+	// Draw the empty bar now: the bar's clock (elapsed time, and the rate until its first rolling
+	// sample) starts at its first drawing, which would otherwise be the first finished request, making
+	// the first rate shown absurd (one request over a few microseconds).
+	_ = b.RenderBlank()
 	return &bar{b: b}
 }
 
