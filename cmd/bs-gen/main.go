@@ -1,6 +1,6 @@
 // Command bs-gen generates a prompt stream: the datasets of SGLang's bench_serving (random,
-// random-ids, sharegpt, generated-shared-prefix, image, mmmu, mooncake, custom, openai) as JSON
-// Lines records (a header, then one prompt per line) for bs-fire.
+// random-ids, sharegpt, generated-shared-prefix, image, mmmu, mooncake, custom, openai, longbench_v2,
+// speed-bench, agentic-trace) as JSON Lines records (a header, then one prompt per line) for bs-fire.
 //
 // The whole dataset is generated in memory before the first byte is written, so bad input never
 // leaves a partial stream: bs-gen exits non-zero with an error naming the file, line and field and
@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	bscli "github.com/bsbench/bs/pkg/cli"
@@ -31,7 +32,7 @@ import (
 // cli holds bs-gen's flags. Names, defaults and aliases follow the reference's flags.
 type cli struct {
 	DatasetName string `name:"dataset-name" default:"sharegpt" enum:"sharegpt,random,random-ids,generated-shared-prefix,image,mmmu,mooncake,custom,openai,longbench_v2,speed-bench,agentic-trace" help:"Dataset to generate (${enum})."`
-	DatasetPath string `name:"dataset-path" default:"" help:"Input file: ShareGPT JSON (sharegpt, random; downloaded when empty), conversation JSONL or an earlier bs-gen stream (custom), chat-request JSONL (openai), trace JSONL (mooncake), parquet/JSON (mmmu)."`
+	DatasetPath string `name:"dataset-path" default:"" help:"Input file: ShareGPT JSON (sharegpt, random; downloaded when empty), conversation JSONL or an earlier bs-gen stream (custom), chat-request JSONL (openai), trace JSONL (mooncake), parquet/JSON (mmmu), parquet/JSON/JSONL (longbench_v2; downloaded when empty), JSONL (speed-bench), trace JSON (agentic-trace)."`
 	NumPrompts  int    `name:"num-prompts" aliases:"num-prompt" default:"1000" help:"Number of prompts (generated-shared-prefix ignores it)."`
 	Seed        int64  `default:"42" help:"Seed of Python's random and NumPy's legacy random streams."`
 	Compat      string `default:"bs" enum:"bs,sglang" help:"bs: random text re-encodes to exactly its prompt_len; sglang: the reference's prompts for the same seed, tokenizer and file."`
@@ -46,8 +47,8 @@ type cli struct {
 	ApplyChatTemplate bool   `name:"apply-chat-template" help:"Wrap sharegpt/custom prompts in the tokenizer's chat template."`
 	PromptSuffix      string `name:"prompt-suffix" default:"" help:"Suffix for sharegpt/custom prompts, placed before a final 'Assistant:'."`
 
-	SharegptOutputLen  *int `name:"sharegpt-output-len" aliases:"sharegpt-output" help:"Fixed output length (sharegpt, custom, openai)."`
-	SharegptContextLen *int `name:"sharegpt-context-len" aliases:"sharegpt-context" help:"Drop sharegpt/custom prompts whose prompt+output length exceeds this."`
+	SharegptOutputLen  *int `name:"sharegpt-output-len" aliases:"sharegpt-output" help:"Fixed output length (sharegpt, custom, openai, longbench_v2, agentic-trace)."`
+	SharegptContextLen *int `name:"sharegpt-context-len" aliases:"sharegpt-context" help:"Drop sharegpt/custom/longbench_v2 prompts whose prompt+output length exceeds this."`
 
 	RandomInputLen   int     `name:"random-input-len" aliases:"random-input" default:"1024" help:"Input length (random, random-ids, image text)."`
 	RandomOutputLen  int     `name:"random-output-len" aliases:"random-output" default:"1024" help:"Output length (random, random-ids, image; mmmu's fixed output length)."`
@@ -88,10 +89,10 @@ type cli struct {
 	LoraRequestDistribution string   `name:"lora-request-distribution" default:"uniform" enum:"uniform,distinct,skewed" help:"How adapters are assigned to prompts."`
 	LoraZipfAlpha           float64  `name:"lora-zipf-alpha" default:"1.5" help:"Zipf alpha (> 1) for skewed."`
 
-	DatasetOffset       int     `name:"dataset-offset" default:"0" help:"agentic-trace only (not implemented in bs-gen)."`
-	AgenticMaxTurns     *int    `name:"agentic-max-turns" help:"agentic-trace only (not implemented in bs-gen)."`
-	SpeedBenchCategory  *string `name:"speed-bench-category" enum:"low_entropy,mixed,high_entropy," default:"" help:"speed-bench only (not implemented in bs-gen)."`
-	SpeedBenchOutputLen int     `name:"speed-bench-output-len" default:"512" help:"speed-bench only (not implemented in bs-gen)."`
+	DatasetOffset       int     `name:"dataset-offset" default:"0" help:"agentic-trace: rotate the conversation list left by this many before taking prompts."`
+	AgenticMaxTurns     *int    `name:"agentic-max-turns" help:"agentic-trace: at most this many rounds per conversation (0: all)."`
+	SpeedBenchCategory  *string `name:"speed-bench-category" enum:"low_entropy,mixed,high_entropy," default:"" help:"speed-bench: only rows of this category (low_entropy, mixed, high_entropy; default all)."`
+	SpeedBenchOutputLen int     `name:"speed-bench-output-len" default:"512" help:"speed-bench: output length of every prompt."`
 
 	Version kong.VersionFlag `help:"Print the version and exit."`
 }
@@ -132,6 +133,7 @@ func parse(args []string) (*cli, *kong.Kong, error) {
 
 // normalizeArgs turns the reference's "--lora-name a b c" (argparse nargs) into repeated
 // "--lora-name=a" flags. As with the reference's action, only the last --lora-name counts.
+// A negative number after a flag is its value, as argparse reads it ("--dataset-offset -3").
 func normalizeArgs(args []string) []string {
 	var out, names []string
 	seen := false
@@ -143,6 +145,10 @@ func normalizeArgs(args []string) []string {
 		}
 		name, val, hasVal := strings.Cut(a, "=")
 		if name != "--lora-name" {
+			if strings.HasPrefix(a, "--") && !hasVal && i+1 < len(args) && negativeNumber.MatchString(args[i+1]) {
+				a += "=" + args[i+1]
+				i++
+			}
 			out = append(out, a)
 			continue
 		}
@@ -163,11 +169,9 @@ func normalizeArgs(args []string) []string {
 	return out
 }
 
+var negativeNumber = regexp.MustCompile(`^-[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?$`)
+
 func (c *cli) options() (datasets.Options, error) {
-	switch c.DatasetName {
-	case "longbench_v2", "speed-bench", "agentic-trace":
-		return datasets.Options{}, fmt.Errorf("--dataset-name %s is not implemented in bs-gen", c.DatasetName)
-	}
 	o := datasets.DefaultOptions()
 	o.Dataset = c.DatasetName
 	o.DatasetPath = c.DatasetPath
@@ -201,6 +205,12 @@ func (c *cli) options() (datasets.Options, error) {
 	o.MooncakeWorkload = c.MooncakeWorkload
 	o.MooncakeNumRounds = c.MooncakeNumRounds
 	o.MooncakeSlowdownFactor = c.MooncakeSlowdownFactor
+	if c.SpeedBenchCategory != nil {
+		o.SpeedBenchCategory = *c.SpeedBenchCategory
+	}
+	o.SpeedBenchOutputLen = c.SpeedBenchOutputLen
+	o.DatasetOffset = c.DatasetOffset
+	o.AgenticMaxTurns = c.AgenticMaxTurns
 	o.LoraNames = c.LoraName
 	o.LoraDistribution = c.LoraRequestDistribution
 	o.LoraZipfAlpha = c.LoraZipfAlpha

@@ -15,8 +15,10 @@ import (
 )
 
 func TestNormalizeArgs(t *testing.T) {
-	got := normalizeArgs([]string{"--lora-name", "x", "--seed", "1", "--lora-name", "a", "b", "c", "--num-prompts", "3"})
-	want := []string{"--seed", "1", "--num-prompts", "3", "--lora-name=a", "--lora-name=b", "--lora-name=c"}
+	got := normalizeArgs([]string{"--lora-name", "x", "--seed", "1", "--lora-name", "a", "b", "c", "--num-prompts", "3",
+		"--dataset-offset", "-3", "--seed", "-1.5e2", "-q", "-o", "-"})
+	want := []string{"--seed", "1", "--num-prompts", "3", "--dataset-offset=-3", "--seed=-1.5e2", "-q", "-o", "-",
+		"--lora-name=a", "--lora-name=b", "--lora-name=c"}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("%q", got)
 	}
@@ -60,9 +62,30 @@ func TestReferenceFlagsAccepted(t *testing.T) {
 			t.Fatalf("%q accepted", bad)
 		}
 	}
+	c, _, _ = parse(strings.Fields(`--dataset-name speed-bench --dataset-path s.jsonl --speed-bench-category mixed
+		--speed-bench-output-len 5`))
+	o, err = c.options()
+	if err != nil || o.Dataset != "speed-bench" || o.SpeedBenchCategory != "mixed" || o.SpeedBenchOutputLen != 5 {
+		t.Fatalf("speed-bench: %+v %v", o, err)
+	}
 	c, _, _ = parse([]string{"--dataset-name", "speed-bench"})
-	if _, err := c.options(); err == nil || !strings.Contains(err.Error(), "not implemented") {
-		t.Fatalf("speed-bench: %v", err)
+	if _, err := c.options(); err == nil || !strings.Contains(err.Error(), "--dataset-path must point to the SPEED-Bench JSONL file") {
+		t.Fatalf("speed-bench without a path: %v", err)
+	}
+	c, _, _ = parse(strings.Fields(`--dataset-name agentic-trace --dataset-path t.json --dataset-offset -3 --agentic-max-turns 2
+		--sharegpt-output-len 7`))
+	o, err = c.options()
+	if err != nil || o.DatasetOffset != -3 || *o.AgenticMaxTurns != 2 || *o.SharegptOutputLen != 7 {
+		t.Fatalf("agentic-trace: %+v %v", o, err)
+	}
+	c, _, _ = parse(strings.Fields(`--dataset-name agentic-trace --dataset-path t.json --agentic-max-turns=-1`))
+	if _, err := c.options(); err == nil || !strings.Contains(err.Error(), "--agentic-max-turns -1") {
+		t.Fatalf("negative max turns: %v", err)
+	}
+	c, _, _ = parse(strings.Fields(`--dataset-name longbench_v2 --sharegpt-output-len 3 --sharegpt-context-len 100`))
+	o, err = c.options()
+	if err != nil || o.Dataset != "longbench_v2" || o.DatasetPath != "" || *o.SharegptOutputLen != 3 || *o.SharegptContextLen != 100 {
+		t.Fatalf("longbench_v2: %+v %v", o, err)
 	}
 }
 
@@ -163,5 +186,48 @@ func TestBadInputWritesNothing(t *testing.T) {
 	got, _ := io.ReadAll(r)
 	if err == nil || len(got) != 0 {
 		t.Fatalf("stdout %q, err %v", got, err)
+	}
+}
+
+// TestNewerDatasetsStream: speed-bench and agentic-trace through the command with the real Qwen3
+// tokenizer and chat template; the stream decodes with the prompt shapes bs-fire sends. Lengths
+// were checked against transformers 5.19's apply_chat_template.
+func TestNewerDatasetsStream(t *testing.T) {
+	tok := testutil.Tokenizer(t, "qwen3")
+	dir := t.TempDir()
+	speed := filepath.Join(dir, "speed.jsonl")
+	trace := filepath.Join(dir, "trace.json")
+	if err := os.WriteFile(speed, []byte(`{"category": "mixed", "turns": ["Say hi."]}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(trace, []byte(`{"conversations": [[
+		{"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Fix the bug."}], "prompt_tokens": 900},
+		{"messages": [{"role": "tool", "content": "ok", "tool_call_id": "c1"}]}]]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "speed-out.jsonl")
+	if err := runArgs(t, "--dataset-name", "speed-bench", "--dataset-path", speed, "--tokenizer", tok, "--num-prompts", "2", "-o", out); err != nil {
+		t.Fatal(err)
+	}
+	h, ps := readStream(t, out)
+	want := "<|im_start|>user\nSay hi.<|im_end|>\n<|im_start|>assistant\n"
+	if h.Dataset != "speed-bench" || len(ps) != 2 || ps[0].Text != want || ps[1].Text != want || ps[0].OutputLen != 512 || ps[0].PromptLen != 11 {
+		t.Fatalf("speed-bench: %+v", ps)
+	}
+	for _, compat := range []string{"bs", "sglang"} {
+		out = filepath.Join(dir, "agentic-"+compat+".jsonl")
+		if err := runArgs(t, "--dataset-name", "agentic-trace", "--dataset-path", trace, "--tokenizer", tok, "--compat", compat, "-o", out); err != nil {
+			t.Fatal(err)
+		}
+		_, ps = readStream(t, out)
+		if len(ps) != 1 || len(ps[0].Turns) != 2 || ps[0].Text != "" || ps[0].OutputLen != 220 ||
+			string(ps[0].Turns[1][0].Content) != `"ok"` || ps[0].Turns[1][0].Role != "tool" {
+			t.Fatalf("agentic-trace %s: %+v", compat, ps)
+		}
+		// bs: "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nFix the bug.<|im_end|>\n<|im_start|>assistant\n"
+		// is 20 tokens (transformers 5.19); sglang: the trace's prompt_tokens.
+		if wantLen := map[string]int{"bs": 20, "sglang": 900}[compat]; ps[0].PromptLen != wantLen {
+			t.Fatalf("agentic-trace %s: prompt_len %d, want %d", compat, ps[0].PromptLen, wantLen)
+		}
 	}
 }

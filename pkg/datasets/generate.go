@@ -1,6 +1,6 @@
 // Package datasets generates the prompts of bs-gen: the reference benchmark's datasets (random,
-// random-ids, sharegpt, generated-shared-prefix, image, mmmu, mooncake, custom, openai) as
-// records.Prompt values.
+// random-ids, sharegpt, generated-shared-prefix, image, mmmu, mooncake, custom, openai,
+// longbench_v2, speed-bench, agentic-trace) as records.Prompt values.
 //
 // Random numbers are drawn from the reference's two streams (Python's random and NumPy's legacy
 // RandomState, see RNG) in the reference's order, so with --compat sglang the random, random-ids,
@@ -91,6 +91,12 @@ func Generate(ctx context.Context, o Options, env Env) ([]records.Prompt, error)
 		skipLoras = keepIDs
 	case OpenAI:
 		ps, err = g.openai()
+	case LongBenchV2:
+		ps, err = g.longbench()
+	case SpeedBench:
+		ps, err = g.speedBench()
+	case AgenticTrace:
+		ps, err = g.agentic()
 	}
 	if err != nil {
 		return nil, err

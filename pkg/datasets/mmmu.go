@@ -81,25 +81,13 @@ func LoadMMMU(path string) ([]MMMUExample, error) {
 }
 
 func loadMMMUParquet(path string) ([]MMMUExample, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("mmmu dataset: %w", err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
+	f, pf, cols, err := openParquet("mmmu", path)
 	if err != nil {
 		return nil, err
 	}
-	pf, err := parquet.OpenFile(f, st.Size())
-	if err != nil {
-		return nil, fmt.Errorf("%s: not a parquet file: %w", path, err)
-	}
-	have := map[string]bool{}
-	for _, fld := range pf.Schema().Fields() {
-		have[fld.Name()] = true
-	}
+	defer f.Close()
 	for _, field := range []string{"question", "image_1"} {
-		if !have[field] {
+		if _, ok := cols[field]; !ok {
 			return nil, &records.DecodeError{File: path, Field: field, Err: errors.New("column missing")}
 		}
 	}
@@ -346,4 +334,27 @@ func hasAlpha(img image.Image) bool {
 		return true
 	}
 	return false
+}
+
+// openParquet opens a dataset's parquet file and returns its top-level columns by name; the caller
+// closes the file.
+func openParquet(dataset, path string) (*os.File, *parquet.File, map[string]parquet.Field, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("%s dataset: %w", dataset, err)
+	}
+	st, err := f.Stat()
+	if err == nil {
+		var pf *parquet.File
+		if pf, err = parquet.OpenFile(f, st.Size()); err == nil {
+			cols := map[string]parquet.Field{}
+			for _, fld := range pf.Schema().Fields() {
+				cols[fld.Name()] = fld
+			}
+			return f, pf, cols, nil
+		}
+		err = fmt.Errorf("%s: not a parquet file: %w", path, err)
+	}
+	f.Close()
+	return nil, nil, nil, err
 }

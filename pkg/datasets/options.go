@@ -17,10 +17,14 @@ const (
 	Mooncake              = "mooncake"
 	Custom                = "custom"
 	OpenAI                = "openai"
+	LongBenchV2           = "longbench_v2"
+	SpeedBench            = "speed-bench"
+	AgenticTrace          = "agentic-trace"
 )
 
 // Names lists the dataset names in the order the help text shows them.
-var Names = []string{ShareGPT, Random, RandomIDs, GeneratedSharedPrefix, Image, MMMU, Mooncake, Custom, OpenAI}
+var Names = []string{ShareGPT, Random, RandomIDs, GeneratedSharedPrefix, Image, MMMU, Mooncake, Custom, OpenAI,
+	LongBenchV2, SpeedBench, AgenticTrace}
 
 // Compatibility modes.
 const (
@@ -68,6 +72,16 @@ type Options struct {
 	MooncakeWorkload       string
 	MooncakeNumRounds      int
 	MooncakeSlowdownFactor float64
+
+	// SpeedBenchCategory filters speed-bench rows by their "category" ("" for all);
+	// SpeedBenchOutputLen is the fixed output length of every speed-bench prompt.
+	SpeedBenchCategory  string
+	SpeedBenchOutputLen int
+
+	// DatasetOffset rotates the agentic-trace conversation list before rows are taken;
+	// AgenticMaxTurns caps the rounds of each conversation (nil or 0: no cap).
+	DatasetOffset   int
+	AgenticMaxTurns *int
 
 	LoraNames        []string
 	LoraDistribution string
@@ -117,6 +131,7 @@ func DefaultOptions() Options {
 		MooncakeWorkload:       "conversation",
 		MooncakeNumRounds:      1,
 		MooncakeSlowdownFactor: 1,
+		SpeedBenchOutputLen:    512,
 		LoraDistribution:       "uniform",
 		LoraZipfAlpha:          1.5,
 	}
@@ -157,7 +172,7 @@ func (o *Options) Validate() error {
 			return fmt.Errorf("--tokenize-prompt is not supported with --dataset-name %s (the reference asserts it is off)", o.Dataset)
 		case Image, MMMU:
 			return fmt.Errorf("--tokenize-prompt not compatible with image dataset")
-		case Mooncake, OpenAI:
+		case Mooncake, OpenAI, LongBenchV2, SpeedBench, AgenticTrace:
 			return fmt.Errorf("--tokenize-prompt is not supported with --dataset-name %s", o.Dataset)
 		}
 	}
@@ -201,8 +216,11 @@ func (o *Options) Validate() error {
 			return fmt.Errorf("--mooncake-slowdown-factor %v: must be a finite number > 0", o.MooncakeSlowdownFactor)
 		}
 	}
-	if (o.Dataset == Custom || o.Dataset == OpenAI) && o.DatasetPath == "" {
+	if (o.Dataset == Custom || o.Dataset == OpenAI || o.Dataset == AgenticTrace) && o.DatasetPath == "" {
 		return fmt.Errorf("--dataset-path is required with --dataset-name %s", o.Dataset)
+	}
+	if err := o.validateNewer(); err != nil {
+		return err
 	}
 	return o.validateLora()
 }
@@ -245,6 +263,36 @@ func (o *Options) validateGSP() error {
 	}
 	if g.SystemPromptLen < 0 || g.QuestionLen < 0 || g.OutputLen < 0 {
 		return fmt.Errorf("--gsp-system-prompt-len, --gsp-question-len and --gsp-output-len must not be negative")
+	}
+	return nil
+}
+
+// validateNewer checks the flags of longbench_v2, speed-bench and agentic-trace.
+func (o *Options) validateNewer() error {
+	switch o.Dataset {
+	case LongBenchV2:
+		if o.SharegptOutputLen != nil && *o.SharegptOutputLen < 0 {
+			return fmt.Errorf("--sharegpt-output-len %d: must not be negative", *o.SharegptOutputLen)
+		}
+	case SpeedBench:
+		if o.DatasetPath == "" {
+			return fmt.Errorf("--dataset-path must point to the SPEED-Bench JSONL file (run prepare_speed_bench.sh to generate it)")
+		}
+		switch o.SpeedBenchCategory {
+		case "", "low_entropy", "mixed", "high_entropy":
+		default:
+			return fmt.Errorf("--speed-bench-category %q: choose from low_entropy, mixed, high_entropy", o.SpeedBenchCategory)
+		}
+		if o.SpeedBenchOutputLen < 0 {
+			return fmt.Errorf("--speed-bench-output-len %d: must not be negative", o.SpeedBenchOutputLen)
+		}
+	case AgenticTrace:
+		if o.AgenticMaxTurns != nil && *o.AgenticMaxTurns < 0 {
+			return fmt.Errorf("--agentic-max-turns %d: must not be negative (0: no cap)", *o.AgenticMaxTurns)
+		}
+		if o.SharegptOutputLen != nil && *o.SharegptOutputLen < 0 {
+			return fmt.Errorf("--sharegpt-output-len %d: must not be negative", *o.SharegptOutputLen)
+		}
 	}
 	return nil
 }

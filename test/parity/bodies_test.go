@@ -144,3 +144,28 @@ func TestDatasetBodies(t *testing.T) {
 		})
 	}
 }
+
+// TestMultiTurnBodies: the agentic-trace dataset replayed multi-turn on chat backends. Each round
+// sends the conversation so far (earlier rounds' messages and bs-sim's replies) with the
+// reference's body, stream_options included. One conversation at a time (--max-concurrency 1) so
+// that both bs-sims number the requests alike and generate the same replies. The warm-up replays
+// the first conversation (its first round is the compared warm-up, the other rounds join the run).
+func TestMultiTurnBodies(t *testing.T) {
+	t.Parallel()
+	needReference(t)
+	reference(t)
+	_, _, _, trace := writeDatasetFiles(t, caseDir(t, "multi-turn-files"))
+	flags := []string{"--dataset-name", "agentic-trace", "--dataset-path", trace, "--sharegpt-output-len", "5"}
+	// 20 rounds in 6 usable conversations (2+3+5+2+4+4), plus the warm-up's second round.
+	const want = 21
+	for _, b := range []string{"vllm-chat", "sglang-oai-chat"} {
+		c := pairCase{
+			name: b + "/agentic-trace", backend: b, ref: append(append([]string{}, flags...), "--max-concurrency", "1"),
+			gen: flags, fire: []string{"--max-concurrency", "1"}, sim: fastSim, want: want,
+		}
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			runPair("multi-turn", c).check(t, c)
+		})
+	}
+}

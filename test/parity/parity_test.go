@@ -4,6 +4,9 @@
 //
 //   - bodies_test.go: datasets through request bodies (random, random-ids, sharegpt,
 //     generated-shared-prefix × sglang, vllm, vllm-chat).
+//   - datasets_test.go: longbench_v2, speed-bench and agentic-trace rows of the reference's own
+//     get_dataset vs bs-gen --compat sglang, on files the test writes (bodies_test.go replays
+//     agentic-trace multi-turn on chat backends).
 //   - payload_test.go: every backend's endpoint, headers and body under the request flags.
 //   - metrics_test.go: the reference's calculate_metrics on bs events vs bs-stat/bs-report, and the
 //     reference's --output-details arrays converted to bs events.

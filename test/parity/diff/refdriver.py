@@ -23,6 +23,13 @@ command's log file (fd 1 and 2 of the child).
       -> {"id": N, "ok": true, "seconds": S} or {"id": N, "ok": false, "error": "...", ...}
   {"id": N, "op": "metrics", "args": [...], "cwd": ..., "log": ...}
       -> runs ref_metrics.main(args) (calculate_metrics on a bs event file; see ref_metrics.py)
+  {"id": N, "op": "dataset", "argv": [...], "out": FILE, "cwd": ..., "log": ...}
+      -> parses argv with the reference's own cli_main() and, where run_benchmark would start,
+         does what run_benchmark does up to its dataset (random.seed and numpy.random.seed with
+         --seed, get_tokenizer(--tokenizer), get_dataset(args, tokenizer, model)), then writes
+         the rows to FILE as JSON: [{"prompt", "prompt_len", "output_len", ...}, ...]. Nothing is
+         sent to any server. (run_benchmark is replaced in this child only, so that the flags go
+         through the reference's argparse and validation unchanged.)
 The first line written is {"ready": true, "seconds": S} once the reference module is imported.
 End of stdin: the driver waits for its children and exits.
 """
@@ -118,6 +125,28 @@ def main():
     return 0
 
 
+def dump_dataset(serving, args, out):
+    """run_benchmark's steps up to its dataset (seeds, tokenizer, get_dataset); rows go to out."""
+    import random
+
+    import numpy as np
+
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    tokenizer = serving.get_tokenizer(args.tokenizer or args.model)
+    rows = serving.get_dataset(args, tokenizer, args.served_model_name or args.model)
+    data = []
+    for r in rows:
+        p = r.prompt
+        if isinstance(p, np.ndarray):
+            p = p.tolist()
+        data.append({"prompt": p, "prompt_len": int(r.prompt_len), "output_len": int(r.output_len),
+                     "routing_key": r.routing_key, "extra_request_body": r.extra_request_body or None})
+    with open(out + ".tmp", "w", encoding="utf-8") as f:
+        json.dump(data, f, ensure_ascii=False)
+    os.replace(out + ".tmp", out)
+
+
 def reply_path(cmd):
     return os.path.join(cmd["cwd"], ".refdriver-reply-%s.json" % cmd.get("id"))
 
@@ -144,6 +173,10 @@ def child(cmd, serving, ref_metrics):
                 serving.cli_main()
             elif cmd["op"] == "metrics":
                 ref_metrics.main(list(cmd["args"]))
+            elif cmd["op"] == "dataset":
+                serving.run_benchmark = lambda args: dump_dataset(serving, args, cmd["out"])
+                sys.argv = ["python -m sglang.benchmark.serving"] + list(cmd["argv"])
+                serving.cli_main()
             else:
                 reply = {"id": cmd.get("id"), "ok": False, "error": "unknown op %r" % cmd["op"]}
         except SystemExit as e:
