@@ -5,8 +5,9 @@
 // start. One dispatcher goroutine walks it: it sleeps until a request is due (a Go timer, then
 // nanosleep(2) for the last 2 ms, because an idle Go process wakes its timers only to the millisecond),
 // and if it is late it sends at once, the lateness showing as sent_ns − scheduled_ns; then it takes a
-// concurrency slot, waiting in FIFO order if none is free, then starts one goroutine for the request
-// (a multi-turn conversation runs its rounds in that goroutine, holding the slot). ScheduledNS is the due time
+// concurrency slot, waiting in FIFO order if none is free, then hands the request to one goroutine (an
+// idle one whose request has ended, or a new one; a multi-turn conversation runs its rounds in that
+// goroutine, holding the slot). ScheduledNS is the due time
 // and SentNS the time the request actually left, so time spent queueing in the client is recorded (the
 // reference hides it). The schedule lag of requests that found a free slot measures the client itself;
 // a large p99 means the client was the bottleneck, and the run says so.
@@ -250,6 +251,28 @@ func (r *Runner) Run(ctx context.Context) (*Result, error) {
 		}
 	}
 
+	// Request goroutines are reused: one whose request has ended waits for the next request instead of
+	// exiting, so the stack it has grown to what a request needs (http.Client.Do alone goes past the
+	// initial size) is not allocated and copied again for every request.
+	type job struct {
+		seq    int
+		p      *records.Prompt
+		sched  int64
+		queued bool
+	}
+	jobs := make(chan job) // unbuffered: a send succeeds only when a goroutine is idle
+	worker := func(j job) {
+		dl := &deadline{parent: hardCtx, timeout: r.Timeout}
+		for ok := true; ok; j, ok = <-jobs {
+			r.serve(hardCtx, dl, stop, events, zero, since, prefix, j.seq, j.p, j.sched, j.queued)
+			if sem != nil {
+				sem.release()
+			}
+			workers.Done()
+		}
+		dl.release()
+	}
+
 	// The dispatcher.
 	var lastWaitEnd int64 = -1 // when the dispatcher last finished waiting for a slot
 	timer := time.NewTimer(time.Hour)
@@ -290,14 +313,13 @@ dispatch:
 		}
 		res.Dispatched++
 		workers.Add(1)
-		go func(seq int, p *records.Prompt, sched int64, queued bool) {
-			defer workers.Done()
-			if sem != nil {
-				defer sem.release()
-			}
-			r.serve(hardCtx, stop, events, zero, since, prefix, seq, p, sched, queued)
-		}(seq, p, sched, queued)
+		select {
+		case jobs <- job{seq, p, sched, queued}: // an idle request goroutine takes it
+		default:
+			go worker(job{seq, p, sched, queued})
+		}
 	}
+	close(jobs) // idle request goroutines exit, busy ones when their request ends
 	workers.Wait()
 	events.close()
 	<-writerDone
@@ -342,11 +364,11 @@ dispatch:
 }
 
 // serve sends one prompt: a single request, or every round of a multi-turn conversation in turn.
-func (r *Runner) serve(ctx context.Context, stop <-chan struct{}, events *eventQueue, zero time.Time, since func() int64,
+func (r *Runner) serve(ctx context.Context, dl *deadline, stop <-chan struct{}, events *eventQueue, zero time.Time, since func() int64,
 	prefix string, seq int, p *records.Prompt, sched int64, queued bool) {
 	if len(p.Turns) == 0 {
 		ev := newEvent(p, seq, 0, prefix, sched)
-		r.send(ctx, p, nil, ev, zero, since)
+		r.send(ctx, dl, p, nil, ev, zero, since)
 		events.put(done{ev: ev, lag: !queued, firstRnd: true})
 		return
 	}
@@ -362,7 +384,7 @@ func (r *Runner) serve(ctx context.Context, stop <-chan struct{}, events *eventQ
 		}
 		history = append(history, turn...)
 		ev := newEvent(p, seq, t+1, prefix, sched)
-		text := r.send(ctx, p, slices.Clone(history), ev, zero, since)
+		text := r.send(ctx, dl, p, slices.Clone(history), ev, zero, since)
 		events.put(done{ev: ev, lag: t == 0 && !queued, firstRnd: t == 0})
 		if ev.ErrorKind == records.ErrCancelled {
 			return
@@ -381,17 +403,16 @@ func newEvent(p *records.Prompt, seq, turn int, prefix string, sched int64) *rec
 	}
 }
 
-// send performs one request with its deadline and normalises the event's failure kind: a request cut
-// short by an interruption is "cancelled", one that overran --timeout is "timeout".
-func (r *Runner) send(ctx context.Context, p *records.Prompt, msgs []records.Message, ev *records.Event, zero time.Time, since func() int64) string {
+// send performs one request with its deadline (from dl) and normalises the event's failure kind: a
+// request cut short by an interruption is "cancelled", one that overran --timeout is "timeout".
+func (r *Runner) send(ctx context.Context, dl *deadline, p *records.Prompt, msgs []records.Message, ev *records.Event, zero time.Time, since func() int64) string {
 	rctx := ctx
 	if r.Timeout > 0 {
-		var cancel context.CancelFunc
-		rctx, cancel = context.WithTimeout(ctx, r.Timeout)
-		defer cancel()
+		rctx = dl.start()
 	}
 	start := since()
 	text := r.Backend.Send(rctx, r.Client, p, msgs, ev, zero)
+	expired := r.Timeout > 0 && dl.end()
 	if ev.SentNS == 0 {
 		ev.SentNS = start
 	}
@@ -403,7 +424,7 @@ func (r *Runner) send(ctx context.Context, p *records.Prompt, msgs []records.Mes
 		case ctx.Err() != nil:
 			ev.ErrorKind = records.ErrCancelled
 			ev.Error = "cancelled: bs-fire was interrupted before the request completed"
-		case errors.Is(rctx.Err(), context.DeadlineExceeded):
+		case expired:
 			ev.ErrorKind = records.ErrTimeout
 			ev.Error = fmt.Sprintf("no complete response within --timeout %v", r.Timeout)
 		case ev.ErrorKind == "":
@@ -411,6 +432,53 @@ func (r *Runner) send(ctx context.Context, p *records.Prompt, msgs []records.Mes
 		}
 	}
 	return text
+}
+
+// deadline gives the requests of one request goroutine their --timeout. A context.WithTimeout per
+// request costs a context, a timer and a registration with the run's context every time (~3 µs of
+// CPU); instead the goroutine's requests, which run one after the other, share one context that a
+// reused timer cancels, with cause context.DeadlineExceeded, when a request overruns. A context that
+// has been cancelled (by the timer or with the run's) is replaced for the next request.
+type deadline struct {
+	parent  context.Context
+	timeout time.Duration
+	ctx     context.Context
+	cancel  context.CancelCauseFunc
+	timer   *time.Timer
+}
+
+// start returns the context of a request that starts now: it ends when the run's context does or
+// when the timeout has passed.
+func (d *deadline) start() context.Context {
+	if d.ctx == nil {
+		ctx, cancel := context.WithCancelCause(d.parent)
+		d.ctx, d.cancel = ctx, cancel
+		d.timer = time.AfterFunc(d.timeout, func() { cancel(context.DeadlineExceeded) })
+	} else {
+		d.timer.Reset(d.timeout)
+	}
+	return d.ctx
+}
+
+// end is called when the request has returned; it reports whether the request's deadline passed.
+func (d *deadline) end() bool {
+	if d.timer.Stop() && d.ctx.Err() == nil {
+		return false // the context is still good for the next request
+	}
+	// The timer fired, or the run was cancelled: this context is spent. (Cancelling it here, if the
+	// timer's function has not yet, keeps DeadlineExceeded as the cause once the timer has fired.)
+	d.cancel(context.DeadlineExceeded)
+	expired := errors.Is(context.Cause(d.ctx), context.DeadlineExceeded)
+	d.ctx, d.cancel, d.timer = nil, nil, nil
+	return expired
+}
+
+// release frees the context when the goroutine has no more requests to send.
+func (d *deadline) release() {
+	if d.ctx != nil {
+		d.timer.Stop()
+		d.cancel(context.Canceled)
+	}
 }
 
 // requestID formats an X-Request-Id as a UUID (some servers, llama.cpp's among them, reject any other

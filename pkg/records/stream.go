@@ -55,7 +55,8 @@ type Reader[T any] struct {
 	headers []Header
 	// trailers holds the event-stream trailers read so far.
 	trailers []Trailer
-	// Unmarshal decodes one line; the default rejects unknown fields.
+	// Unmarshal decodes one line; the default rejects unknown fields (for Prompt it is DecodePrompt,
+	// which gives the same values and errors faster).
 	Unmarshal func(line []byte, v *T) error
 	// OnHeader, if set, is called for every header read, before the records that follow it.
 	OnHeader func(h Header, file string) error
@@ -67,7 +68,16 @@ func NewReader[T any](stream string, names ...string) *Reader[T] {
 	if len(names) == 0 {
 		names = []string{Stdio}
 	}
-	return &Reader[T]{stream: stream, names: names, Unmarshal: strictUnmarshal[T]}
+	return &Reader[T]{stream: stream, names: names, Unmarshal: defaultUnmarshal[T]()}
+}
+
+// defaultUnmarshal returns the decoder a new Reader[T] uses: the hand-written one for the types that
+// have one, strictUnmarshal for the others.
+func defaultUnmarshal[T any]() func(line []byte, v *T) error {
+	if f, ok := any(DecodePrompt).(func([]byte, *T) error); ok {
+		return f
+	}
+	return strictUnmarshal[T]
 }
 
 // NewReaderFrom reads records from an already open reader, named name in errors.
@@ -266,6 +276,8 @@ type Writer struct {
 	dst io.Writer
 	bw  *bufio.Writer
 	enc *json.Encoder
+	// scratch is the buffer events are encoded into.
+	scratch []byte
 }
 
 // NewWriter returns a Writer on w. If w is a Flusher (as Create's writers are), Flush flushes it too.
@@ -276,8 +288,21 @@ func NewWriter(w io.Writer) *Writer {
 	return &Writer{dst: w, bw: bw, enc: enc}
 }
 
-// Write encodes one record (a Header, Prompt, Event or Summary) on its own line.
-func (w *Writer) Write(v any) error { return w.enc.Encode(v) }
+// Write encodes one record (a Header, Prompt, Event or Summary) on its own line. An *Event is encoded by
+// appendEvent, without reflection, to the same bytes as encoding/json; everything else by encoding/json.
+func (w *Writer) Write(v any) error {
+	if e, ok := v.(*Event); ok && e != nil {
+		b, ok := appendEvent(w.scratch[:0], e)
+		if b = append(b, '\n'); cap(b) <= 64<<10 {
+			w.scratch = b // reused for the next event; a rare huge one (--record-text) is not kept
+		}
+		if ok {
+			_, err := w.bw.Write(b)
+			return err
+		}
+	}
+	return w.enc.Encode(v)
+}
 
 // WriteHeader writes h after filling in its Kind and Format.
 func (w *Writer) WriteHeader(h Header) error {
