@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"strconv"
-	"unicode/utf16"
-	"unicode/utf8"
 
+	"github.com/bsbench/bs/pkg/internal/jsonscan"
 	"github.com/bsbench/bs/pkg/records"
 )
 
@@ -43,16 +41,7 @@ type eventScanner struct {
 	i int
 }
 
-func (d *eventScanner) ws() {
-	for d.i < len(d.b) {
-		switch d.b[d.i] {
-		case ' ', '\t', '\n', '\r':
-			d.i++
-		default:
-			return
-		}
-	}
-}
+func (d *eventScanner) ws() { d.i = jsonscan.SkipWS(d.b, d.i) }
 
 func (d *eventScanner) peek() byte {
 	d.ws()
@@ -91,77 +80,13 @@ func (d *eventScanner) key() (string, bool) {
 	return "", false
 }
 
-// number returns the bytes of a JSON number and whether it is an integer (no fraction or exponent).
-func (d *eventScanner) number() ([]byte, bool, bool) {
-	d.ws()
-	start := d.i
-	b := d.b
-	i := d.i
-	if i < len(b) && b[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(b) && b[i] == '0':
-		i++
-	case i < len(b) && b[i] >= '1' && b[i] <= '9':
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-	default:
-		return nil, false, false
-	}
-	isInt := true
-	if i < len(b) && b[i] == '.' {
-		isInt = false
-		i++
-		j := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-		if i == j {
-			return nil, false, false
-		}
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		isInt = false
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		j := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-		if i == j {
-			return nil, false, false
-		}
-	}
-	d.i = i
-	return b[start:i], isInt, true
-}
-
 func (d *eventScanner) int64v() (int64, bool) {
 	d.ws()
-	// Fast path: a short non-negative integer.
-	b, i := d.b, d.i
-	if i < len(b) && b[i] >= '1' && b[i] <= '9' {
-		var v int64
-		j := i
-		for j < len(b) && b[j] >= '0' && b[j] <= '9' && j-i < 18 {
-			v = v*10 + int64(b[j]-'0')
-			j++
-		}
-		if j < len(b) && b[j] != '.' && b[j] != 'e' && b[j] != 'E' && (b[j] < '0' || b[j] > '9') {
-			d.i = j
-			return v, true
-		}
+	v, end, ok := jsonscan.Int64(d.b, d.i)
+	if ok {
+		d.i = end
 	}
-	num, isInt, ok := d.number()
-	if !ok || !isInt {
-		return 0, false
-	}
-	v, err := strconv.ParseInt(string(num), 10, 64)
-	return v, err == nil
+	return v, ok
 }
 
 func (d *eventScanner) intv() (int, bool) {
@@ -170,12 +95,12 @@ func (d *eventScanner) intv() (int, bool) {
 }
 
 func (d *eventScanner) floatv() (float64, bool) {
-	num, _, ok := d.number()
-	if !ok {
-		return 0, false
+	d.ws()
+	v, end, ok := jsonscan.Float64(d.b, d.i)
+	if ok {
+		d.i = end
 	}
-	v, err := strconv.ParseFloat(string(num), 64)
-	return v, err == nil
+	return v, ok
 }
 
 func (d *eventScanner) boolv() (bool, bool) {
@@ -191,114 +116,14 @@ func (d *eventScanner) boolv() (bool, bool) {
 	return false, false
 }
 
-// str reads a string, decoding escapes as encoding/json does.
+// str reads a string, decoding it as encoding/json does.
 func (d *eventScanner) str() (string, bool) {
-	if !d.expect('"') {
-		return "", false
+	d.ws()
+	s, end, ok := jsonscan.String(d.b, d.i)
+	if ok {
+		d.i = end
 	}
-	start := d.i
-	b := d.b
-	// Fast path: no escapes, all ASCII.
-	for d.i < len(b) {
-		c := b[d.i]
-		if c == '"' {
-			s := string(b[start:d.i])
-			d.i++
-			return s, true
-		}
-		if c == '\\' || c < 0x20 || c >= 0x80 {
-			break
-		}
-		d.i++
-	}
-	out := make([]byte, 0, d.i-start+16)
-	out = append(out, b[start:d.i]...)
-	for d.i < len(b) {
-		c := b[d.i]
-		switch {
-		case c == '"':
-			d.i++
-			return string(out), true
-		case c < 0x20:
-			return "", false
-		case c == '\\':
-			if d.i+1 >= len(b) {
-				return "", false
-			}
-			e := b[d.i+1]
-			d.i += 2
-			switch e {
-			case '"', '\\', '/':
-				out = append(out, e)
-			case 'b':
-				out = append(out, '\b')
-			case 'f':
-				out = append(out, '\f')
-			case 'n':
-				out = append(out, '\n')
-			case 'r':
-				out = append(out, '\r')
-			case 't':
-				out = append(out, '\t')
-			case 'u':
-				r, ok := d.hex4()
-				if !ok {
-					return "", false
-				}
-				if utf16.IsSurrogate(r) {
-					r2 := rune(-1)
-					if d.i+1 < len(b) && b[d.i] == '\\' && b[d.i+1] == 'u' {
-						save := d.i
-						d.i += 2
-						if r2, ok = d.hex4(); !ok {
-							return "", false
-						}
-						if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-							out = utf8.AppendRune(out, dec)
-							continue
-						}
-						d.i = save // not a pair: the second escape is decoded on its own
-					}
-					r = utf8.RuneError
-				}
-				out = utf8.AppendRune(out, r)
-			default:
-				return "", false
-			}
-		case c < 0x80:
-			out = append(out, c)
-			d.i++
-		default:
-			r, size := utf8.DecodeRune(b[d.i:])
-			if r == utf8.RuneError && size == 1 {
-				return "", false // invalid UTF-8: encoding/json substitutes U+FFFD
-			}
-			out = append(out, b[d.i:d.i+size]...)
-			d.i += size
-		}
-	}
-	return "", false
-}
-
-func (d *eventScanner) hex4() (rune, bool) {
-	if d.i+4 > len(d.b) {
-		return 0, false
-	}
-	var r rune
-	for _, c := range d.b[d.i : d.i+4] {
-		switch {
-		case c >= '0' && c <= '9':
-			r = r<<4 | rune(c-'0')
-		case c >= 'a' && c <= 'f':
-			r = r<<4 | rune(c-'a'+10)
-		case c >= 'A' && c <= 'F':
-			r = r<<4 | rune(c-'A'+10)
-		default:
-			return 0, false
-		}
-	}
-	d.i += 4
-	return r, true
+	return s, ok
 }
 
 // array calls elem for each element of a JSON array.
