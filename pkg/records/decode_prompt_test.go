@@ -11,6 +11,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/bsbench/bs/pkg/internal/jsonscan"
 )
 
 // fastPromptLines are lines in the shapes bs-gen writes; the hand-written scanner must decode each
@@ -75,7 +77,7 @@ func comparePromptDecoders(t *testing.T, line []byte) bool {
 	var want Prompt
 	wantErr := strictUnmarshal(line, &want)
 	var scanned Prompt
-	d := promptScanner{b: line}
+	d := promptScanner{jsonscan.Cursor{B: line}}
 	fast := d.prompt(&scanned)
 	if fast {
 		if wantErr != nil {

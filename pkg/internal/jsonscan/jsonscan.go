@@ -9,6 +9,7 @@
 package jsonscan
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math"
 	"strconv"
@@ -432,4 +433,152 @@ func AppendFloat(dst []byte, f float64) ([]byte, bool) {
 		}
 	}
 	return dst, true
+}
+
+// Cursor walks JSON in B from index I for a hand-written decoder. Every method returns false when the
+// input is not what it handles (a syntax error, or a case the decoder leaves to encoding/json), and
+// the cursor is then meaningless: the decoder hands the whole line to encoding/json. The value
+// readers (Int, Int64, Float64, Bool, Str, Raw) expect the cursor on the value, whitespace skipped,
+// as Object and Array leave it; apart from Raw they refuse null, which encoding/json stores by its
+// own rules.
+type Cursor struct {
+	B []byte
+	I int
+}
+
+// Next skips whitespace and returns the byte at the cursor (0 at the end).
+func (d *Cursor) Next() byte {
+	d.I = SkipWS(d.B, d.I)
+	if d.I < len(d.B) {
+		return d.B[d.I]
+	}
+	return 0
+}
+
+// Consume skips whitespace and c, if c is next.
+func (d *Cursor) Consume(c byte) bool {
+	if d.Next() == c {
+		d.I++
+		return true
+	}
+	return false
+}
+
+// AtEnd reports whether only whitespace is left.
+func (d *Cursor) AtEnd() bool { return SkipWS(d.B, d.I) == len(d.B) }
+
+// Object walks the object at the cursor, calling member with each key and the cursor on its value.
+// Keys with escapes or non-ASCII bytes are not handled (encoding/json matches them after unescaping,
+// or case-insensitively).
+func (d *Cursor) Object(member func(key []byte) bool) bool {
+	if !d.Consume('{') {
+		return false
+	}
+	if d.Consume('}') {
+		return true
+	}
+	for {
+		if d.Next() != '"' {
+			return false
+		}
+		start := d.I + 1
+		end := start
+		for end < len(d.B) && d.B[end] != '"' {
+			if c := d.B[end]; c == '\\' || c < 0x20 || c >= 0x80 {
+				return false
+			}
+			end++
+		}
+		if end == len(d.B) {
+			return false
+		}
+		d.I = end + 1
+		if !d.Consume(':') || d.Next() == 0 || !member(d.B[start:end]) {
+			return false
+		}
+		if d.Consume(',') {
+			continue
+		}
+		return d.Consume('}')
+	}
+}
+
+// Array walks the array at the cursor, calling elem with the cursor on each element.
+func (d *Cursor) Array(elem func() bool) bool {
+	if !d.Consume('[') {
+		return false
+	}
+	if d.Consume(']') {
+		return true
+	}
+	for {
+		if d.Next() == 0 || !elem() {
+			return false
+		}
+		if d.Consume(',') {
+			continue
+		}
+		return d.Consume(']')
+	}
+}
+
+// Count guesses the length of the array of numbers or strings at the cursor (the commas before the
+// first ']', plus one) to allocate it once.
+func (d *Cursor) Count() int {
+	rest := d.B[d.I:]
+	if end := bytes.IndexByte(rest, ']'); end >= 0 {
+		rest = rest[:end]
+	}
+	return bytes.Count(rest, []byte{','}) + 1
+}
+
+// Int64 reads an integer as encoding/json stores it in an int64 field.
+func (d *Cursor) Int64() (int64, bool) {
+	v, end, ok := Int64(d.B, d.I)
+	d.I = end
+	return v, ok
+}
+
+// Int reads an integer as encoding/json stores it in an int field.
+func (d *Cursor) Int() (int, bool) {
+	v, ok := d.Int64()
+	return int(v), ok && int64(int(v)) == v
+}
+
+// Float64 reads a number as encoding/json stores it in a float64 field.
+func (d *Cursor) Float64() (float64, bool) {
+	v, end, ok := Float64(d.B, d.I)
+	d.I = end
+	return v, ok
+}
+
+// Bool reads true or false.
+func (d *Cursor) Bool() (bool, bool) {
+	switch {
+	case bytes.HasPrefix(d.B[d.I:], []byte("true")):
+		d.I += 4
+		return true, true
+	case bytes.HasPrefix(d.B[d.I:], []byte("false")):
+		d.I += 5
+		return false, true
+	}
+	return false, false
+}
+
+// Str reads a string as encoding/json stores it in a string field.
+func (d *Cursor) Str() (string, bool) {
+	s, end, ok := String(d.B, d.I)
+	d.I = end
+	return s, ok
+}
+
+// Raw reads any value (null included) as json.RawMessage does: a copy of its bytes.
+func (d *Cursor) Raw() ([]byte, bool) {
+	end, ok := SkipValue(d.B, d.I, 1)
+	if !ok {
+		return nil, false
+	}
+	v := append([]byte(nil), d.B[d.I:end]...)
+	d.I = end
+	return v, true
 }
