@@ -48,39 +48,10 @@ func BenchmarkDecodeAccumulate(b *testing.B) {
 	b.ResetTimer()
 	acc, _ := New(Options{})
 	rd := records.NewReaderFrom[records.Event](records.StreamEvents, "bench", bytes.NewReader(data))
-	rd.Unmarshal = DecodeEvent
 	if err := acc.ReadAll(rd); err != nil {
 		b.Fatal(err)
 	}
 	if acc.Len() != b.N {
 		b.Fatalf("%d events", acc.Len())
-	}
-}
-
-// BenchmarkDecodeEvent measures the scanner alone on one 256-chunk event line.
-func BenchmarkDecodeEvent(b *testing.B) {
-	data := benchEvents(b, 2)
-	line := bytes.Split(data, []byte("\n"))[1]
-	b.SetBytes(int64(len(line)))
-	var ev records.Event
-	for b.Loop() {
-		ev = records.Event{}
-		if err := DecodeEvent(line, &ev); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-// BenchmarkDecodeEventStrict is the same line through encoding/json, for comparison.
-func BenchmarkDecodeEventStrict(b *testing.B) {
-	data := benchEvents(b, 2)
-	line := bytes.Split(data, []byte("\n"))[1]
-	b.SetBytes(int64(len(line)))
-	var ev records.Event
-	for b.Loop() {
-		ev = records.Event{}
-		if err := strictEvent(line, &ev); err != nil {
-			b.Fatal(err)
-		}
 	}
 }

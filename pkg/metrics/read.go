@@ -45,10 +45,7 @@ func (a *Accumulator) ReadAll(rd *records.Reader[records.Event]) error {
 	}
 }
 
-// NewEventReader returns a reader of event streams from the named inputs ("-" is standard input),
-// decoding with the fast DecodeEvent scanner.
+// NewEventReader returns a reader of event streams from the named inputs ("-" is standard input).
 func NewEventReader(names ...string) *records.Reader[records.Event] {
-	rd := records.NewReader[records.Event](records.StreamEvents, names...)
-	rd.Unmarshal = DecodeEvent
-	return rd
+	return records.NewReader[records.Event](records.StreamEvents, names...)
 }

@@ -55,8 +55,8 @@ type Reader[T any] struct {
 	headers []Header
 	// trailers holds the event-stream trailers read so far.
 	trailers []Trailer
-	// Unmarshal decodes one line; the default rejects unknown fields (for Prompt it is DecodePrompt,
-	// which gives the same values and errors faster).
+	// Unmarshal decodes one line; the default rejects unknown fields (for Prompt and Event it is
+	// DecodePrompt or DecodeEvent, which give the same values and errors faster).
 	Unmarshal func(line []byte, v *T) error
 	// OnHeader, if set, is called for every header read, before the records that follow it.
 	OnHeader func(h Header, file string) error
@@ -75,6 +75,9 @@ func NewReader[T any](stream string, names ...string) *Reader[T] {
 // have one, strictUnmarshal for the others.
 func defaultUnmarshal[T any]() func(line []byte, v *T) error {
 	if f, ok := any(DecodePrompt).(func([]byte, *T) error); ok {
+		return f
+	}
+	if f, ok := any(DecodeEvent).(func([]byte, *T) error); ok {
 		return f
 	}
 	return strictUnmarshal[T]

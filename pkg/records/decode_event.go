@@ -1,51 +1,34 @@
-package metrics
+package records
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
-
 	"github.com/bsbench/bs/pkg/internal/jsonscan"
-	"github.com/bsbench/bs/pkg/records"
 )
 
 // DecodeEvent decodes one event line. It is a hand-written scanner for the Event fields, about ten times
 // faster than encoding/json on events with hundreds of chunk times; anything it does not handle itself
 // (an unknown or differently-cased key, null, a number of the wrong kind, invalid UTF-8, trailing data)
 // goes to encoding/json with unknown fields disallowed, so results and errors (unknown field, wrong
-// type, with the field's name) are exactly the strict decoder's. Use it as Reader.Unmarshal.
-func DecodeEvent(line []byte, ev *records.Event) error {
+// type, with the field's name) are exactly the strict decoder's. It is Reader[Event]'s default Unmarshal.
+func DecodeEvent(line []byte, ev *Event) error {
 	d := eventScanner{jsonscan.Cursor{B: line}}
 	if d.event(ev) {
 		return nil
 	}
-	*ev = records.Event{}
-	return strictEvent(line, ev)
-}
-
-func strictEvent(line []byte, ev *records.Event) error {
-	dec := json.NewDecoder(bytes.NewReader(line))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(ev); err != nil {
-		return err
-	}
-	if dec.More() {
-		return errors.New("more than one JSON value on the line")
-	}
-	return nil
+	*ev = Event{}
+	return strictUnmarshal(line, ev)
 }
 
 // eventScanner reads an Event. Every method returns false to hand over to encoding/json.
 type eventScanner struct{ jsonscan.Cursor }
 
-// eventFields are the keys the scanner knows; a test checks them against records.Event's tags.
+// eventFields are the keys the scanner knows; a test checks them against Event's tags.
 var eventFields = []string{"id", "seq", "turn", "request_id", "response_id", "scheduled_ns", "sent_ns",
 	"headers_ns", "end_ns", "chunk_ns", "chunk_tokens", "chunk_text", "text", "ok", "status", "error_kind",
 	"error", "finish_reason", "prompt_len", "text_prompt_len", "vision_prompt_len", "output_len",
 	"usage_prompt_tokens", "usage_completion_tokens", "cached_tokens", "spec_accept_length",
 	"spec_verify_ct", "lora", "group", "session"}
 
-func (d *eventScanner) event(ev *records.Event) bool {
+func (d *eventScanner) event(ev *Event) bool {
 	intPtr := func() (*int, bool) {
 		v, ok := d.Int()
 		return &v, ok
