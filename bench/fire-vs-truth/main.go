@@ -12,6 +12,8 @@
 //	go run ./bench/fire-vs-truth -tokens 1 -prompts 20000 -streams 256      # CPU per request
 //	go run ./bench/fire-vs-truth -fire-cpu 1 -sim-cpu 0                     # each side pinned to its own core
 //	go run ./bench/fire-vs-truth -sim-bin /tmp/bs-sim                       # the same server for runs of different bs-fire versions
+//	go run ./bench/fire-vs-truth -fire-env GOMAXPROCS=1                     # bs-fire on one P
+//	go run ./bench/fire-vs-truth -fire-wrap 'perf stat -e syscalls:sys_enter_read -o /tmp/reads'  # count bs-fire's read(2)
 //	go run ./bench/fire-vs-truth -cpu-profile /tmp/fire.prof                 # then: go tool pprof -top /tmp/fire.prof
 //
 // Client timings are stamped when bytes are read from the socket; truth times when bs-sim's write(2)
@@ -52,6 +54,8 @@ type config struct {
 	fireCPU, simCPU  string
 	cpuProfile       string
 	fireArgs         string
+	fireEnv          string
+	fireWrap         string
 	perChunk         int
 	simBin           string
 }
@@ -72,6 +76,8 @@ func main() {
 	flag.StringVar(&c.simCPU, "sim-cpu", "", "pin bs-sim to these CPUs (taskset -c LIST)")
 	flag.StringVar(&c.cpuProfile, "cpu-profile", "", "write bs-fire's CPU profile to FILE (bs-fire --cpu-profile)")
 	flag.StringVar(&c.fireArgs, "fire-args", "", "extra bs-fire arguments, space-separated")
+	flag.StringVar(&c.fireWrap, "fire-wrap", "", "run bs-fire under this command, space-separated (e.g. 'perf stat -e syscalls:sys_enter_read -o /tmp/reads'); its CPU then counts too")
+	flag.StringVar(&c.fireEnv, "fire-env", "", "extra environment variables for bs-fire, space-separated (e.g. GOMAXPROCS=1)")
 	flag.StringVar(&c.simBin, "sim-bin", "", "use this bs-sim binary instead of building ./cmd/bs-sim (the same server for runs of different bs-fire versions)")
 	flag.Parse()
 	if c.prompts == 0 {
@@ -158,7 +164,15 @@ func run(c config) error {
 	}
 	args = append(args, strings.Fields(c.fireArgs)...)
 	args = append(args, promptFile)
-	fireCmd := command(c.fireCPU, filepath.Join(dir, "bs-fire"), args...)
+	fireBin := filepath.Join(dir, "bs-fire")
+	if wrap := strings.Fields(c.fireWrap); len(wrap) > 0 {
+		args = append(append(wrap[1:len(wrap):len(wrap)], fireBin), args...)
+		fireBin = wrap[0]
+	}
+	fireCmd := command(c.fireCPU, fireBin, args...)
+	if c.fireEnv != "" {
+		fireCmd.Env = append(os.Environ(), strings.Fields(c.fireEnv)...)
+	}
 	var fireErr strings.Builder
 	fireCmd.Stderr = &fireErr
 
@@ -234,6 +248,9 @@ func run(c config) error {
 	}
 	fmt.Printf("bs-fire vs bs-sim truth: backend %s, %d prompts of %d words, %d concurrent streams, %d tokens each (%d per event), TTFT %v, ITL %v, rate %s%s\n",
 		c.backend, c.prompts, c.words, c.streams, c.tokens, c.perChunk, c.ttft, c.itl, c.rate, pin)
+	if c.fireEnv != "" {
+		fmt.Printf("bs-fire environment: %s\n", c.fireEnv)
+	}
 	fmt.Printf("machine: %d CPUs, load average before %s, after %s\n", runtime.NumCPU(), load0, load1)
 	fmt.Printf("requests: %d events, %d ok, %d matched to the truth log by X-Request-Id\n\n", len(evs), okN, matched)
 	fmt.Println("timing error (client − truth), ms      n       mean     p50      p99      max|err|")

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
+	"sync"
 	"unsafe"
 
 	"github.com/bsbench/bs/pkg/records"
@@ -12,10 +14,9 @@ import (
 
 // parser turns one response into the event record.
 type parser struct {
-	b    *backend
-	st   *reqState
-	ev   *records.Event
-	sent int64
+	b  *backend
+	st *reqState
+	ev *records.Event
 
 	done     bool  // the stream's terminator ([DONE]) was seen
 	lastLine int64 // arrival of the last non-empty line
@@ -24,7 +25,11 @@ type parser struct {
 	// Token counts of the chunks (native completion_tokens deltas, or OpenAI per-chunk usage).
 	tokensOK   bool // every counted chunk so far carried a count
 	lastCount  int  // cumulative output tokens at the last counted chunk
-	prevDecLen int  // native --record-text: decoded length of the previous cumulative text
+	nChunks    int  // chunks recorded (in st.gaps and st.toks until finish)
+	sameToks   bool // every chunk so far carried tokOnly tokens: st.toks is not written yet
+	tokOnly    int64
+	lastChunk  int64 // arrival of the last chunk (the send before the first)
+	prevDecLen int   // native --record-text: decoded length of the previous cumulative text
 
 	// Server-reported figures; the has* flags say whether they were seen.
 	promptTok, complTok, cached, verify     int
@@ -44,18 +49,93 @@ func (ps *parser) setFail(kind, msg string) {
 
 // lineReader splits a response body into lines. Its buffer starts at lineBufMin and doubles only when
 // a line does not fit, so memory follows the longest line of the response, and a line is never cut.
+// A body that hands its data over (ChunkStreamer) is split in place instead (see feed).
 type lineReader struct {
 	rd   io.Reader
 	buf  []byte
-	r, w int // unread data is buf[r:w]
+	r, w int // unread data is buf[r:w]; with feed, the start of a cut line is buf[:w]
 	err  error
+}
+
+// ChunkStreamer is implemented by a response body that can hand over the data it reads in place
+// instead of copying it into the caller's buffer, as bs-fire's transport does for plain http: the
+// event stream is then split into lines in the transport's pooled read buffer, without a copy and
+// without a line buffer per stream, and the body waits for its next data without first making a
+// read(2) that finds nothing.
+type ChunkStreamer interface {
+	// StreamChunks calls fn with the body's data as it arrives (never empty, valid during the call
+	// only) until fn returns false (StreamChunks then returns nil), the body ends (io.EOF) or
+	// reading it fails (the error).
+	StreamChunks(fn func(data []byte) bool) error
 }
 
 func (l *lineReader) reset(rd io.Reader) {
 	l.rd, l.r, l.w, l.err = rd, 0, 0, nil
-	if l.buf == nil {
+	if _, ok := rd.(ChunkStreamer); ok {
+		if l.buf != nil {
+			l.putCarry()
+		}
+		return
+	}
+	if cap(l.buf) < lineBufMin {
 		l.buf = make([]byte, lineBufMin)
 	}
+	l.buf = l.buf[:cap(l.buf)]
+}
+
+// carryPool holds the buffers cut lines are put together in (see feed).
+var carryPool = sync.Pool{New: func() any { return new([]byte) }}
+
+// putCarry gives buf back to carryPool (unless it grew too large to keep).
+func (l *lineReader) putCarry() {
+	if cap(l.buf) <= keepMax {
+		b := l.buf[:0]
+		carryPool.Put(&b)
+	}
+	l.buf = nil
+}
+
+// feed splits data handed over by a ChunkStreamer into lines and calls fn with each complete one, with
+// its newline, until fn returns false (feed then returns false). A line that lies whole in data is
+// used where it lies; the start of a line cut by the end of data is kept in buf, taken from carryPool
+// only for the time the line is incomplete, so a stream waiting for its next event normally holds no
+// line buffer.
+func (l *lineReader) feed(data []byte, fn func(line []byte) bool) bool {
+	for {
+		i := bytes.IndexByte(data, '\n')
+		if i < 0 {
+			if len(data) > 0 {
+				if l.buf == nil {
+					l.buf = *carryPool.Get().(*[]byte)
+				}
+				l.buf = append(l.buf[:l.w], data...)
+				l.w = len(l.buf)
+			}
+			return true
+		}
+		line := data[:i+1]
+		data = data[i+1:]
+		if l.w > 0 {
+			// The end of a line whose start came in earlier data.
+			l.buf = append(l.buf[:l.w], line...)
+			l.w = 0
+			line = l.buf
+		}
+		ok := fn(line)
+		if l.buf != nil && l.w == 0 {
+			l.putCarry()
+		}
+		if !ok {
+			return false
+		}
+	}
+}
+
+// rest returns the start of a line that the end of the body cut (nil if none) and forgets it.
+func (l *lineReader) rest() []byte {
+	line := l.buf[:l.w]
+	l.w = 0
+	return line
 }
 
 // next returns the next line with its newline. When the body ends (or a read fails) it returns what
@@ -104,36 +184,16 @@ func (l *lineReader) next() ([]byte, error) {
 func (ps *parser) readStream(ctx context.Context, body io.Reader, now func() int64) {
 	lr := &ps.st.lr
 	lr.reset(body)
+	var cut bool
+	if cs, ok := body.(ChunkStreamer); ok {
+		cut = ps.readLines(ctx, cs, now)
+	} else {
+		cut = ps.pullLines(ctx, now)
+	}
+	if cut {
+		return
+	}
 	ev := ps.ev
-	if ev.ChunkNS == nil {
-		n := ps.ev.OutputLen
-		if n > 8192 {
-			n = 8192
-		}
-		ev.ChunkNS = make([]int64, 0, n+2)
-	}
-	for {
-		line, err := lr.next()
-		t := now()
-		// A line cut by a read error is incomplete: report the error, not undecodable data.
-		if len(line) > 0 && (err == nil || err == io.EOF) {
-			if d := bytes.TrimSpace(line); len(d) > 0 && ps.line(d, t) {
-				// A fatal chunk (in-band error, undecodable data): stop here. The rest of the body
-				// is not waited for; closing it early gives up the connection, not the time.
-				ev.EndNS = t
-				return
-			}
-		}
-		if err != nil {
-			if err == io.EOF {
-				break
-			}
-			ev.EndNS = t
-			kind, msg := readErr(ctx, err)
-			ps.setFail(kind, msg)
-			return
-		}
-	}
 	t := now()
 	if ps.nLines > 0 {
 		ev.EndNS = ps.lastLine
@@ -146,6 +206,73 @@ func (ps *parser) readStream(ctx context.Context, body io.Reader, now func() int
 			ps.setFail(records.ErrStreamBroken, "the stream ended without data: [DONE]")
 		}
 	}
+}
+
+// pullLines handles the lines of the stream, read from ps.st.lr's reader, up to the end of the body.
+// It returns true when the stream was cut short: a fatal chunk, or a read error (recorded).
+func (ps *parser) pullLines(ctx context.Context, now func() int64) bool {
+	lr := &ps.st.lr
+	ev := ps.ev
+	for {
+		line, err := lr.next()
+		t := now()
+		// A line cut by a read error is incomplete: report the error, not undecodable data.
+		if len(line) > 0 && (err == nil || err == io.EOF) {
+			if d := bytes.TrimSpace(line); len(d) > 0 && ps.line(d, t) {
+				// A fatal chunk (in-band error, undecodable data): stop here. The rest of the body
+				// is not waited for; closing it early gives up the connection, not the time.
+				ev.EndNS = t
+				return true
+			}
+		}
+		if err != nil {
+			if err == io.EOF {
+				return false
+			}
+			ev.EndNS = t
+			kind, msg := readErr(ctx, err)
+			ps.setFail(kind, msg)
+			return true
+		}
+	}
+}
+
+// readLines is pullLines for a body that hands its data over: the lines are split where the data
+// lies (ps.st.lr.feed), each stamped when it is split off, as pullLines stamps it when next returns it.
+func (ps *parser) readLines(ctx context.Context, cs ChunkStreamer, now func() int64) bool {
+	lr := &ps.st.lr
+	ev := ps.ev
+	cut := false
+	onLine := func(line []byte) bool {
+		t := now()
+		if d := bytes.TrimSpace(line); len(d) > 0 && ps.line(d, t) {
+			ev.EndNS = t // a fatal chunk, as in pullLines
+			cut = true
+			return false
+		}
+		return true
+	}
+	err := cs.StreamChunks(func(data []byte) bool { return lr.feed(data, onLine) })
+	if cut {
+		return true
+	}
+	// The body ended, or reading it failed: what is left is a line without its newline.
+	line := lr.rest()
+	t := now()
+	if err == io.EOF {
+		if d := bytes.TrimSpace(line); len(d) > 0 && ps.line(d, t) {
+			ev.EndNS = t
+			return true
+		}
+		return false
+	}
+	if err == nil {
+		err = io.ErrNoProgress // (StreamChunks stops early only when told to)
+	}
+	ev.EndNS = t
+	kind, msg := readErr(ctx, err)
+	ps.setFail(kind, msg)
+	return true
 }
 
 // readBody reads a non-streamed response and records it as one chunk at the time it was read.
@@ -267,27 +394,66 @@ func (ps *parser) serverError(v []byte) bool {
 
 // chunk records one chunk that carried output: its time, its token count (cnt, when known, is the
 // cumulative output count the server reported with it) and its text.
+//
+// While the response streams, a chunk's time is kept as the gap from the previous chunk's (from the
+// send for the first) and its token count as the difference from the previous count, both in 4-byte
+// words in the request's pooled scratch (st.gaps, st.toks); finish writes the event's ChunkNS and
+// ChunkTokens from them. A stream waiting for its next chunk thus holds 4 bytes per chunk so far (8
+// when the chunks carry different numbers of tokens) instead of 16 in the event, and no arrays sized
+// for the whole output.
 func (ps *parser) chunk(t int64, cnt int, hasCnt bool, text []byte) {
 	ev := ps.ev
-	ev.ChunkNS = append(ev.ChunkNS, t-ps.sent)
+	ps.st.gaps = appendWord(ps.st.gaps, t-ps.lastChunk)
+	ps.lastChunk = t
+	ps.nChunks++
 	if ps.tokensOK {
 		if hasCnt {
-			if ev.ChunkTokens == nil {
-				ev.ChunkTokens = make([]int, 0, cap(ev.ChunkNS))
+			// Counts are written out only once they differ (most servers send one token per chunk).
+			n := int64(cnt - ps.lastCount)
+			switch {
+			case ps.nChunks == 1:
+				ps.sameToks, ps.tokOnly = true, n
+			case ps.sameToks && n != ps.tokOnly:
+				ps.sameToks = false
+				for range ps.nChunks - 1 {
+					ps.st.toks = appendWord(ps.st.toks, ps.tokOnly)
+				}
+				fallthrough
+			case !ps.sameToks:
+				ps.st.toks = appendWord(ps.st.toks, n)
 			}
-			ev.ChunkTokens = append(ev.ChunkTokens, cnt-ps.lastCount)
 			ps.lastCount = cnt
 		} else {
 			ps.tokensOK = false
-			ev.ChunkTokens = nil
 		}
 	}
 	if ps.b.opts.RecordText {
 		if ev.ChunkText == nil {
-			ev.ChunkText = make([]string, 0, cap(ev.ChunkNS))
+			ev.ChunkText = make([]string, 0, min(ps.ev.OutputLen, 8192)+2)
 		}
 		ev.ChunkText = append(ev.ChunkText, string(text))
 	}
+}
+
+// wideMark in a word list announces a value that does not fit one word: the next two words hold its
+// 64 bits, high word first.
+const wideMark = math.MaxUint32
+
+// appendWord appends v to a word list: one word when 0 <= v < wideMark (every gap under 4.29 s, every
+// token count), else three.
+func appendWord(w []uint32, v int64) []uint32 {
+	if uint64(v) < wideMark {
+		return append(w, uint32(v))
+	}
+	return append(w, wideMark, uint32(uint64(v)>>32), uint32(v))
+}
+
+// wordAt returns the value at w[i] and the index of the next one.
+func wordAt(w []uint32, i int) (int64, int) {
+	if w[i] != wideMark {
+		return int64(w[i]), i + 1
+	}
+	return int64(uint64(w[i+1])<<32 | uint64(w[i+2])), i + 3
 }
 
 // appendText appends the decoded raw JSON string s to the request's text.
@@ -979,11 +1145,26 @@ func (ps *parser) trtChunk(d []byte, t int64, whole bool) bool {
 // finish fills the event's result fields and returns the generated text.
 func (ps *parser) finish() string {
 	ev := ps.ev
-	if !ps.tokensOK {
-		ev.ChunkTokens = nil
-	}
-	if len(ev.ChunkNS) == 0 {
-		ev.ChunkNS = nil
+	ev.ChunkNS, ev.ChunkTokens = nil, nil
+	if ps.nChunks > 0 {
+		ev.ChunkNS = make([]int64, ps.nChunks)
+		at := int64(0) // from the send
+		for i, j := 0, 0; i < ps.nChunks; i++ {
+			var gap int64
+			gap, j = wordAt(ps.st.gaps, j)
+			at += gap
+			ev.ChunkNS[i] = at
+		}
+		if ps.tokensOK {
+			ev.ChunkTokens = make([]int, ps.nChunks)
+			for i, j := 0, 0; i < ps.nChunks; i++ {
+				n := ps.tokOnly
+				if !ps.sameToks {
+					n, j = wordAt(ps.st.toks, j)
+				}
+				ev.ChunkTokens[i] = int(n)
+			}
+		}
 	}
 	if ps.hasPrompt {
 		ev.UsagePromptTokens = intPtr(ps.promptTok)

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -361,4 +363,43 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Chunk times and token counts kept as words while streaming come out exact: gaps longer than a word
+// holds (4.29 s), a first chunk long after the send, token counts that are the same for a while, then
+// differ, then go down.
+func TestChunkWords(t *testing.T) {
+	for _, v := range []int64{0, 1, wideMark - 1, wideMark, wideMark + 1, 1 << 40, -1, math.MinInt64, math.MaxInt64} {
+		w := appendWord([]uint32{7}, v)
+		if got, next := wordAt(w, 1); got != v || next != len(w) {
+			t.Errorf("%d: read back %d, next %d of %d", v, got, next, len(w))
+		}
+	}
+	be, err := New("sglang", baseOpts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wire := "data: {\"text\":\"a\",\"meta_info\":{\"completion_tokens\":2}}\n\n" +
+		"data: {\"text\":\"ab\",\"meta_info\":{\"completion_tokens\":4}}\n\n" +
+		"data: {\"text\":\"abc\",\"meta_info\":{\"completion_tokens\":6}}\n\n" +
+		"data: {\"text\":\"abcd\",\"meta_info\":{\"completion_tokens\":5}}\n\n" +
+		"data: [DONE]\n\n"
+	clocks := []int64{5e9 + 100, 5e9 + 101, 20e9, 20e9, 30e9, 30e9 + 1, 30e9 + 2, 30e9 + 3}
+	now := func() int64 {
+		if len(clocks) == 0 {
+			return 40e9
+		}
+		t := clocks[0]
+		clocks = clocks[1:]
+		return t
+	}
+	st := statePool.Get().(*reqState)
+	defer putState(st)
+	ev := &records.Event{OutputLen: 4, SentNS: 100}
+	be.(*backend).parse(context.Background(), st, ev, strings.NewReader(wire), true, now)
+	// Lines are stamped as read: chunks at clocks 0, 2, 4, 6 (the blank lines take the others).
+	want := []int64{5e9, 20e9 - 100, 30e9 - 100, 30e9 + 2 - 100}
+	if !ev.OK || !slices.Equal(ev.ChunkNS, want) || !slices.Equal(ev.ChunkTokens, []int{2, 2, 2, -1}) {
+		t.Errorf("ok %v %s: chunk_ns %v, want %v; chunk_tokens %v", ev.OK, ev.Error, ev.ChunkNS, want, ev.ChunkTokens)
+	}
 }

@@ -49,6 +49,96 @@ func TestLineReader(t *testing.T) {
 	}
 }
 
+// streamer is a ChunkStreamer that hands over its data in pieces of the given sizes (cycled), each in
+// a buffer it overwrites after the call, as a pooled read buffer is, so a line used after it was
+// handed back shows as garbage.
+type streamer struct {
+	data  []byte
+	sizes []int
+	err   error // returned at the end instead of io.EOF
+}
+
+func (s *streamer) StreamChunks(fn func([]byte) bool) error {
+	var buf []byte
+	for i := 0; len(s.data) > 0; i++ {
+		n := min(len(s.data), s.sizes[i%len(s.sizes)])
+		buf = append(buf[:0], s.data[:n]...)
+		s.data = s.data[n:]
+		ok := fn(buf)
+		for j := range buf {
+			buf[j] = '#'
+		}
+		if !ok {
+			return nil
+		}
+	}
+	if s.err != nil {
+		return s.err
+	}
+	return io.EOF
+}
+
+func (s *streamer) Read([]byte) (int, error) { panic("a streaming body is read with StreamChunks") }
+
+// feedAll splits what s hands over into lines as readLines does, and returns them with the cut line
+// left at the end (if any) and the error.
+func feedAll(l *lineReader, s *streamer) ([]string, error) {
+	l.reset(s)
+	var got []string
+	err := s.StreamChunks(func(data []byte) bool {
+		return l.feed(data, func(line []byte) bool {
+			got = append(got, string(line))
+			return true
+		})
+	})
+	if rest := l.rest(); len(rest) > 0 {
+		got = append(got, string(rest))
+	}
+	return got, err
+}
+
+// With a body that hands its data over, lines come out the same however the pieces cut them, lines
+// that lie whole in a piece are used in place (no line buffer is allocated), a buffer taken for cut
+// lines goes back once they are used, and the line cut by the end of the body comes with it.
+func TestLineReaderFeed(t *testing.T) {
+	long := strings.Repeat("x", 5*lineBufMin+7)
+	body := "data: a\n\n" + long + "\n" + "data: " + long[:lineBufMin-7] + "\n\n" + "tail without newline"
+	want := strings.SplitAfter(body, "\n")
+	for _, sizes := range [][]int{{len(body)}, {1}, {2, 3}, {7, 100, 1}, {lineBufMin}, {4000}} {
+		var l lineReader
+		got, err := feedAll(&l, &streamer{data: []byte(body), sizes: sizes})
+		if err != io.EOF {
+			t.Fatalf("pieces %v: %v", sizes, err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("pieces %v: %d lines, want %d", sizes, len(got), len(want))
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Errorf("pieces %v: line %d is %q…, want %q…", sizes, i, got[i][:min(len(got[i]), 20)], want[i][:min(len(want[i]), 20)])
+			}
+		}
+	}
+	var l lineReader
+	if _, err := feedAll(&l, &streamer{data: []byte(body + "\n"), sizes: []int{7}}); err != io.EOF || l.buf != nil {
+		t.Errorf("%v; the line buffer is held at the end of the body: %v", err, l.buf != nil)
+	}
+	if _, err := feedAll(&l, &streamer{data: []byte("data: 1\n\ndata: 2\n\n"), sizes: []int{100}}); err != io.EOF || l.buf != nil {
+		t.Errorf("%v; lines that lay whole in a piece allocated a line buffer", err)
+	}
+	boom := errors.New("boom")
+	got, err := feedAll(&l, &streamer{data: []byte("ok\npart"), sizes: []int{3, 2}, err: boom})
+	if len(got) != 2 || got[0] != "ok\n" || got[1] != "part" || err != boom {
+		t.Fatalf("%q %v", got, err)
+	}
+	// fn's false stops the splitting and the body.
+	l.reset(&streamer{})
+	n := 0
+	if l.feed([]byte("a\nb\nc\n"), func([]byte) bool { n++; return n < 2 }) || n != 2 {
+		t.Errorf("feed went on after fn returned false: %d lines", n)
+	}
+}
+
 // A read error is returned with the partial line before it; a reader that makes no progress is
 // reported, not spun on.
 func TestLineReaderErrors(t *testing.T) {

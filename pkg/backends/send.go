@@ -34,6 +34,8 @@ type reqState struct {
 	body []byte     // a non-streamed response body
 	text []byte     // decoded text so far
 	dec  []byte     // native --record-text: decoded cumulative text of the current chunk
+	gaps []uint32   // chunk times while streaming (see parser.chunk)
+	toks []uint32   // chunk token counts while streaming
 }
 
 var statePool = sync.Pool{New: func() any {
@@ -67,6 +69,12 @@ func putState(st *reqState) {
 	}
 	if cap(st.dec) > keepMax {
 		st.dec = nil
+	}
+	if cap(st.gaps) > keepMax/4 {
+		st.gaps = nil
+	}
+	if cap(st.toks) > keepMax/4 {
+		st.toks = nil
 	}
 	statePool.Put(st)
 }
@@ -166,9 +174,10 @@ func (b *backend) Send(ctx context.Context, c *http.Client, p *records.Prompt, m
 
 // parse reads a 2xx response body into ev and returns the generated text. now stamps each line.
 func (b *backend) parse(ctx context.Context, st *reqState, ev *records.Event, body io.Reader, stream bool, now func() int64) string {
-	ps := parser{b: b, st: st, ev: ev, sent: ev.SentNS, tokensOK: true}
+	ps := parser{b: b, st: st, ev: ev, lastChunk: ev.SentNS, tokensOK: true}
 	st.text = st.text[:0]
 	st.raw = st.raw[:0]
+	st.gaps, st.toks = st.gaps[:0], st.toks[:0]
 	if stream {
 		ps.readStream(ctx, body, now)
 	} else {

@@ -84,50 +84,96 @@ func (b *rawBody) Read(p []byte) (int, error) {
 		case len(p) == 0:
 			return 0, nil
 		}
-		var raw []byte
-		var rerr error
-		if len(b.stash) > 0 {
-			raw, b.stash = b.stash, nil
-		} else {
-			limit := readBufSize
-			if b.frame == frameLength && b.remain < int64(limit) {
-				limit = int(b.remain)
-			}
-			raw, rerr = b.fill(limit)
-		}
-		out := len(raw)
-		switch b.frame {
-		case frameChunked:
-			var derr error
-			if out, derr = b.dechunk(raw); derr != nil {
-				b.err = derr
-			}
-		case frameLength:
-			if int64(out) >= b.remain {
-				b.spoilt = int64(out) > b.remain // the head came with more than the body
-				out = int(b.remain)
-				b.done = true
-			}
-			b.remain -= int64(out)
-		}
-		if b.pend = raw[:out]; out == 0 {
+		b.more()
+	}
+}
+
+// stream hands the body's data to fn as it arrives, in place in the pooled buffer it was read into
+// (valid during the call only; the buffer goes back to the pool before the next wait), until fn returns
+// false (stream then returns nil), the body ends (io.EOF) or reading it fails (the error, sticky). On
+// unix the connection is read by streamRaw, inside one RawConn.Read for the whole body.
+func (b *rawBody) stream(fn func([]byte) bool) error {
+	for {
+		if len(b.pend) > 0 {
+			d := b.pend
 			b.pend = nil
+			ok := fn(d)
 			b.releaseBuf()
-		}
-		if rerr != nil {
-			b.spoilt = true
-			switch {
-			case b.done || b.err != nil:
-			case rerr == io.EOF && b.frame == frameClose:
-				b.done = true
-			case rerr == io.EOF:
-				b.err = io.ErrUnexpectedEOF
-			default:
-				b.err = rerr
+			if !ok {
+				return nil
 			}
 		}
-		// Loop: hand over the data, or report the end or the error, or (only framing was read)
-		// read on.
+		b.releaseBuf()
+		switch {
+		case b.err != nil:
+			return b.err
+		case b.done:
+			return io.EOF
+		}
+		if b.rc == nil || len(b.stash) > 0 {
+			b.more()
+			continue
+		}
+		if b.streamRaw(fn) {
+			return nil
+		}
+	}
+}
+
+// readLimit is how much one read(2) may take: a read buffer, or what is left of a Content-Length body.
+func (b *rawBody) readLimit() int {
+	if b.frame == frameLength && b.remain < readBufSize {
+		return int(b.remain)
+	}
+	return readBufSize
+}
+
+// more reads what has arrived (waiting for it), removes the framing and leaves the data in b.pend,
+// which is empty when only framing was read; or it records the end of the body or an error.
+func (b *rawBody) more() {
+	var raw []byte
+	var rerr error
+	if len(b.stash) > 0 {
+		raw, b.stash = b.stash, nil
+	} else {
+		raw, rerr = b.fill(b.readLimit())
+	}
+	b.decode(raw, rerr)
+}
+
+// decode removes the framing from raw bytes just read (rerr: how the read ended) and leaves the data
+// in b.pend; it records the end of the body or an error.
+func (b *rawBody) decode(raw []byte, rerr error) {
+	out := len(raw)
+	switch b.frame {
+	case frameChunked:
+		var derr error
+		if out, derr = b.dechunk(raw); derr != nil {
+			b.err = derr
+		}
+	case frameLength:
+		if int64(out) >= b.remain {
+			b.spoilt = int64(out) > b.remain // the head came with more than the body
+			out = int(b.remain)
+			b.done = true
+		}
+		b.remain -= int64(out)
+	}
+	if b.pend = raw[:out]; out == 0 {
+		b.pend = nil
+		b.releaseBuf()
+	}
+	if rerr != nil {
+		b.spoilt = true
+		switch {
+		case b.done || b.err != nil:
+		case rerr == io.EOF && b.frame == frameClose:
+			b.done = true
+		case rerr == io.EOF:
+			b.err = io.ErrUnexpectedEOF
+		default:
+			b.err = rerr
+		}
 	}
 }
 

@@ -4,15 +4,21 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/http/httputil"
+	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
 	"time"
+
+	"github.com/bsbench/bs/pkg/backends"
+	"github.com/bsbench/bs/pkg/records"
 )
 
 // chunked encodes payload with net/http's own chunked writer, in pieces of the given sizes, and ends it
@@ -63,6 +69,29 @@ func readBody(b *rawBody, bufSize int) ([]byte, error) {
 	}
 }
 
+// readLent reads b to its end with stream, checking that no data is empty and that the pooled buffer
+// is given back at the end.
+func readLent(b *rawBody) ([]byte, error) {
+	var out []byte
+	empty := false
+	err := b.stream(func(d []byte) bool {
+		empty = empty || len(d) == 0
+		out = append(out, d...)
+		return true
+	})
+	switch {
+	case empty:
+		return out, errors.New("empty data")
+	case b.pbuf != nil:
+		return out, errors.New("the pooled buffer is still held at the end")
+	case err == io.EOF:
+		return out, nil
+	case err == nil:
+		return out, errors.New("stream stopped without being told")
+	}
+	return out, err
+}
+
 // Whatever the chunk sizes, the read sizes, the part of the body that came with the response head and
 // the trailer, the decoded body is the payload, and the connection is left clean at its end.
 func TestRawBodyChunked(t *testing.T) {
@@ -83,7 +112,13 @@ func TestRawBodyChunked(t *testing.T) {
 		wire := chunked(payload, pieces, trailer)
 		cut := rng.IntN(len(wire) + 1) // bytes that arrived with the head
 		b := &rawBody{frame: frameChunked, stash: append([]byte(nil), wire[:cut]...), src: &randomReader{b: wire[cut:], r: rng}}
-		got, err := readBody(b, 1+rng.IntN(600))
+		var got []byte
+		var err error
+		if round%2 == 0 {
+			got, err = readBody(b, 1+rng.IntN(600))
+		} else {
+			got, err = readLent(b)
+		}
 		if err != nil || !bytes.Equal(got, payload) {
 			t.Fatalf("round %d: %v; got %d bytes, want %d", round, err, len(got), len(payload))
 		}
@@ -151,6 +186,9 @@ func TestRawBodyChunkedErrors(t *testing.T) {
 		if !errors.Is(err, want) {
 			t.Errorf("%.30q: %v, want %v", wire, err, want)
 		}
+		if _, err := readLent(&rawBody{frame: frameChunked, src: strings.NewReader(wire)}); !errors.Is(err, want) {
+			t.Errorf("%.30q, lent: %v, want %v", wire, err, want)
+		}
 		if _, again := b.Read(make([]byte, 8)); again != err {
 			t.Errorf("%.30q: the error is not sticky: %v then %v", wire, err, again)
 		}
@@ -186,6 +224,18 @@ func TestRawBodyLengthAndClose(t *testing.T) {
 	b = &rawBody{frame: frameClose, stash: []byte("all "), src: iotest.OneByteReader(strings.NewReader("of it"))}
 	if got, err := readBody(b, 3); string(got) != "all of it" || err != nil {
 		t.Errorf("close-delimited: %q %v", got, err)
+	}
+	b = &rawBody{frame: frameLength, remain: 11, stash: []byte("hello "), src: strings.NewReader("world and more")}
+	if got, err := readLent(b); string(got) != "hello world" || err != nil || b.spoilt {
+		t.Errorf("length, lent: %q %v spoilt %v", got, err, b.spoilt)
+	}
+	b = &rawBody{frame: frameLength, remain: 10, src: strings.NewReader("short")}
+	if got, err := readLent(b); string(got) != "short" || err != io.ErrUnexpectedEOF {
+		t.Errorf("cut, lent: %q %v", got, err)
+	}
+	b = &rawBody{frame: frameClose, stash: []byte("all "), src: iotest.OneByteReader(strings.NewReader("of it"))}
+	if got, err := readLent(b); string(got) != "all of it" || err != nil {
+		t.Errorf("close-delimited, lent: %q %v", got, err)
 	}
 }
 
@@ -252,5 +302,67 @@ func TestTransportRawResponses(t *testing.T) {
 	}
 	if n := conns(); n != 2 {
 		t.Errorf("%d connections, want 2 (one reused for three responses, then a fresh one after stray bytes)", n)
+	}
+}
+
+// The transport's body hands its data over to the backends' line splitter.
+var _ backends.ChunkStreamer = (*body)(nil)
+
+// A native SGLang stream read through the transport (lines split in place in the pooled read buffer,
+// the connection read inside one RawConn.Read) gives the same event as through net/http's transport
+// (lines copied into a line buffer), when the server's writes cut lines anywhere and a line is longer
+// than the read buffer.
+func TestStreamedLinesMatchCopied(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	var wire bytes.Buffer
+	var text strings.Builder
+	var ids []string
+	for k := 1; k <= 60; k++ {
+		word := fmt.Sprintf(" w%d", k)
+		if k == 40 {
+			word = " " + strings.Repeat("long", readBufSize/4+100) // one line longer than a read
+		}
+		text.WriteString(word)
+		ids = append(ids, fmt.Sprint(1000+k))
+		fmt.Fprintf(&wire, "data: {\"text\":%q,\"output_ids\":[%s],\"meta_info\":{\"id\":\"r1\",\"prompt_tokens\":3,\"completion_tokens\":%d,\"finish_reason\":null}}\n\n",
+			text.String(), strings.Join(ids, ","), k)
+	}
+	wire.WriteString("data: [DONE]\n\n")
+	stream := wire.Bytes()
+	var cuts []int
+	for at := 0; at < len(stream); {
+		n := min(1+rng.IntN(3000), len(stream)-at)
+		cuts = append(cuts, n)
+		at += n
+	}
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "text/event-stream")
+		rest := stream
+		for _, n := range cuts {
+			w.Write(rest[:n])
+			rest = rest[n:]
+			w.(http.Flusher).Flush()
+		}
+	}))
+	defer ts.Close()
+	be, err := backends.New("sglang", backends.Options{BaseURL: ts.URL, Model: "m", Stream: true, IgnoreEOS: true,
+		LogprobStartLen: -1, RecordText: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	send := func(c *http.Client) *records.Event {
+		ev := &records.Event{RequestID: "x"}
+		be.Send(t.Context(), c, &records.Prompt{Text: "hi", PromptLen: 1, OutputLen: 60}, nil, ev, time.Now())
+		return ev
+	}
+	lent, copied := send(NewClient(1)), send(&http.Client{Transport: &http.Transport{}})
+	if !lent.OK || !copied.OK || lent.Text != text.String() {
+		t.Fatalf("lent: ok %v %s; copied: ok %v %s; text %d bytes, want %d", lent.OK, lent.Error, copied.OK, copied.Error, len(lent.Text), text.Len())
+	}
+	if len(lent.ChunkNS) != 60 || !slices.Equal(lent.ChunkTokens, copied.ChunkTokens) || !slices.Equal(lent.ChunkText, copied.ChunkText) ||
+		lent.ResponseID != copied.ResponseID || *lent.UsageCompletionTokens != *copied.UsageCompletionTokens {
+		t.Errorf("events differ: %d chunks (copied %d), tokens %v / %v, id %q / %q", len(lent.ChunkNS), len(copied.ChunkNS),
+			lent.ChunkTokens, copied.ChunkTokens, lent.ResponseID, copied.ResponseID)
 	}
 }

@@ -265,6 +265,28 @@ func (b *body) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// StreamChunks implements backends.ChunkStreamer: it hands the body's data to fn as it arrives, in
+// place (see rawBody.stream), until fn returns false (then nil), the body ends (io.EOF) or fails.
+func (b *body) StreamChunks(fn func(data []byte) bool) error {
+	switch b.state.Load() {
+	case bodyEnded:
+		return io.EOF
+	case bodyClosed:
+		return errBodyClosed
+	}
+	err := b.raw.stream(fn)
+	switch {
+	case err == io.EOF:
+		b.release(true)
+	case err != nil:
+		b.release(false)
+		if cerr := b.ctx.Err(); cerr != nil {
+			err = cerr
+		}
+	}
+	return err
+}
+
 func (b *body) Close() error {
 	b.release(false)
 	return nil

@@ -11,3 +11,6 @@ func probe(syscall.RawConn) bool { return true }
 const rawReads = false
 
 func rawRead(syscall.RawConn, int) (*[]byte, int, error) { panic("unreachable") }
+
+// streamRaw is not used here: rawBody.rc is never set.
+func (b *rawBody) streamRaw(func([]byte) bool) bool { panic("unreachable") }
