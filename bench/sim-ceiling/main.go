@@ -13,6 +13,7 @@
 //
 //     go run ./bench/sim-ceiling                                  # ceiling: ITL 0, 64 streams × 256 tokens
 //     go run ./bench/sim-ceiling -streams 2000 -itl 50ms -ttft 50ms -tokens 60 -requests 4000
+//     go run ./bench/sim-ceiling -floor 1500 -streams 1024 -itl 10ms  # the kernel's share: plain writes, no bs-sim
 //
 // The client runs on the same machine; on a loaded machine all wall-clock figures fall, while CPU
 // per event stays meaningful.
@@ -50,11 +51,22 @@ func main() {
 	ttft := flag.Duration("ttft", 0, "bs-sim --ttft")
 	perChunk := flag.Int("tokens-per-chunk", 1, "bs-sim --tokens-per-chunk")
 	spin := flag.Duration("spin", 0, "bs-sim --spin")
+	floorSize := flag.Int("floor", 0, "measure the floor instead: no bs-sim, no HTTP, -tokens writes of this many bytes to each of -streams loopback connections every -itl (see floor.go)")
+	floorAddr := flag.String("floor-reader", "", "internal: the reader process of -floor")
 	flag.Parse()
 	if *requests == 0 {
 		*requests = 16 * *streams
 	}
-	if err := run(*streams, *requests, *tokens, *perChunk, *itl, *ttft, *spin); err != nil {
+	var err error
+	switch {
+	case *floorAddr != "":
+		err = floorReader(*floorAddr, *streams)
+	case *floorSize > 0:
+		err = floor(*streams, *tokens, *floorSize, *itl)
+	default:
+		err = run(*streams, *requests, *tokens, *perChunk, *itl, *ttft, *spin)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "sim-ceiling:", err)
 		os.Exit(1)
 	}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"syscall"
 	"time"
@@ -65,6 +66,8 @@ type cli struct {
 
 	Mimic        string        `enum:",llamacpp" default:"" help:"Imitate another server's OpenAI API: 'llamacpp' = llama.cpp's Python server (llama-cpp-python): no usage in streams, role-only first chat chunk, empty final chunk, ': ping' comments, UUID-only X-Request-Id, one request at a time unless --max-concurrency, completions default to 16 tokens, chat and max_tokens 0 run to --max-model-len (package sim, llamacpp.go)."`
 	PingInterval time.Duration `default:"15s" help:"With --mimic llamacpp: period of the ': ping - <time>' comment lines on event streams."`
+
+	CPUProfile string `name:"cpu-profile" placeholder:"FILE" hidden:"" help:"Write a Go CPU profile to FILE from start until shutdown (SIGINT/SIGTERM) (diagnostics)."`
 
 	Version kong.VersionFlag `help:"Print the version and exit."`
 }
@@ -139,6 +142,20 @@ func run(c *cli) error {
 	srv, err := sim.New(cfg)
 	if err != nil {
 		return err
+	}
+	if c.CPUProfile != "" {
+		f, err := os.Create(c.CPUProfile)
+		if err != nil {
+			return fmt.Errorf("--cpu-profile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			_ = f.Close()
+			return fmt.Errorf("--cpu-profile: %w", err)
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			_ = f.Close()
+		}()
 	}
 
 	l, err := net.Listen("tcp", net.JoinHostPort(c.Host, strconv.Itoa(c.Port)))

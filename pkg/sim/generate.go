@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"runtime"
 	"strconv"
@@ -35,7 +36,12 @@ type gen struct {
 	lastChunk int    // tokens in the event being built
 	text      []byte // text of all tokens sent (ASCII words, JSON-safe)
 	ids       []byte // comma-separated ids of all tokens sent (native only)
-	buf       []byte // the event being written
+	// buf is the event or body being written, from buf[chunkRoom:]; the first chunkRoom bytes are
+	// kept for the chunk-size line that flush puts in front of an event written straight to conn.
+	buf []byte
+	// conn is the request's connection when a streamed response's events are written to it
+	// directly, each as one HTTP/1.1 chunk in one write (see flush); nil: through net/http.
+	conn net.Conn
 
 	rec *TruthRecord // filled as the request goes; written only with a truth log
 }
@@ -46,7 +52,7 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b 
 func getBuf() []byte { return (*bufPool.Get().(*[]byte))[:0] }
 
 func putBuf(b []byte) {
-	if cap(b) <= 1<<20 {
+	if cap(b) >= chunkRoom && cap(b) <= 1<<20 { // not nil (gen.ids of other protocols), not huge
 		bufPool.Put(&b)
 	}
 }
@@ -97,31 +103,59 @@ type errStop struct{ outcome string }
 
 func (e *errStop) Error() string { return e.outcome }
 
-// sleepUntil waits until the absolute deadline, or until the client or the server goes away.
+// wakeOnStop creates g.timer, the timer sleepUntil waits on, and makes it fire at once when ctx
+// is done or the server stops. It returns the function that undoes the latter; call it when the
+// request no longer sleeps.
+//
+// sleepUntil then waits on the timer alone, not in a select with ctx.Done() and the server's quit
+// channel: quit is shared by every request, and a select that waits on it takes its lock and
+// joins its queue of waiters on every event, which at a thousand streams costs about as much as
+// everything else bs-sim does between two writes.
+func (g *gen) wakeOnStop(ctx context.Context) (undo func()) {
+	g.timer = time.NewTimer(time.Hour)
+	g.timer.Stop()
+	wake := func() { g.timer.Reset(0) }
+	stopClient := context.AfterFunc(ctx, wake)
+	stopServer := context.AfterFunc(g.s.quitCtx, wake)
+	return func() {
+		stopClient()
+		stopServer()
+	}
+}
+
+// stopped returns why the request must be abandoned, or nil. Each check is a single-channel
+// receive that does not block, which does not lock the channel while it is open.
+func (g *gen) stopped(ctx context.Context) error {
+	select {
+	case <-g.s.quit:
+		return &errStop{OutcomeShutdown}
+	default:
+	}
+	select {
+	case <-ctx.Done():
+		return g.s.abandoned()
+	default:
+	}
+	return nil
+}
+
+// sleepUntil waits until the absolute deadline, or until the client or the server goes away. It
+// needs wakeOnStop in force.
 func (g *gen) sleepUntil(ctx context.Context, deadline time.Time) error {
 	d := time.Until(deadline)
 	spin := g.s.cfg.Spin
 	if d > spin {
-		if g.timer == nil {
-			g.timer = time.NewTimer(d - spin)
-		} else {
-			g.timer.Reset(d - spin)
+		g.timer.Reset(d - spin)
+		// A stop that came before the Reset had its wake-up overwritten: check. One that comes
+		// after fires the timer.
+		if err := g.stopped(ctx); err != nil {
+			return err
 		}
-		select {
-		case <-g.timer.C:
-		case <-ctx.Done():
-			return g.s.abandoned()
-		case <-g.s.quit:
-			return &errStop{OutcomeShutdown}
-		}
+		<-g.timer.C
 	}
 	for {
-		select {
-		case <-ctx.Done():
-			return g.s.abandoned()
-		case <-g.s.quit:
-			return &errStop{OutcomeShutdown}
-		default:
+		if err := g.stopped(ctx); err != nil {
+			return err
 		}
 		if spin == 0 || !time.Now().Before(deadline) {
 			return nil
@@ -149,12 +183,44 @@ func (g *gen) addTokens(n int) []byte {
 	return g.text[start:]
 }
 
-// flush writes g.buf to the client and flushes it to the socket.
+// chunkRoom is the room kept at the front of gen.buf for a chunk-size line: up to 8 hex digits
+// and CRLF.
+const chunkRoom = 10
+
+// body returns the event or body built in g.buf.
+func (g *gen) body() []byte { return g.buf[chunkRoom:] }
+
+// flush writes g.body() to the client and flushes it to the socket.
+//
+// With g.conn set, the bytes net/http would send for w.Write and a flush — the chunk-size line in
+// lower-case hex, the data, CRLF — are written to the connection in one write(2) here, without
+// net/http's chunk writer and its two buffers. This is safe because g.conn is set only once the
+// response headers have been flushed and while nothing else writes to the response: net/http's
+// buffers are empty, and when the handler returns net/http ends the chunked body ("0\r\n\r\n")
+// as usual, so the bytes on the wire are the same either way.
 func (g *gen) flush(w http.ResponseWriter, rc *http.ResponseController) error {
-	if _, err := w.Write(g.buf); err != nil {
-		return g.s.abandoned()
+	data := g.body()
+	if g.conn == nil {
+		if _, err := w.Write(data); err != nil {
+			return g.s.abandoned()
+		}
+		if err := rc.Flush(); err != nil {
+			return g.s.abandoned()
+		}
+		return nil
 	}
-	if err := rc.Flush(); err != nil {
+	if len(data) == 0 {
+		return nil // net/http writes no chunk for no data
+	}
+	var line [chunkRoom]byte
+	size := append(strconv.AppendUint(line[:0], uint64(len(data)), 16), '\r', '\n')
+	if len(size) > chunkRoom {
+		panic("sim: event too large for one chunk") // 4 GiB
+	}
+	start := chunkRoom - len(size)
+	copy(g.buf[start:], size)
+	g.buf = append(g.buf, '\r', '\n')
+	if _, err := g.conn.Write(g.buf[start:]); err != nil {
 		return g.s.abandoned()
 	}
 	return nil
@@ -168,6 +234,15 @@ func (g *gen) chunkSent(t time.Time, n int) {
 	ns := g.s.ns(t)
 	if len(g.rec.ChunkNS) == 0 {
 		g.rec.FirstTokenNS = ns
+		// Room for every event of the request at once, instead of growing (and copying) the
+		// slices nine times on the way to 256 one-token events.
+		per := g.s.cfg.TokensPerChunk
+		if g.p.oneEvent || !g.p.stream {
+			per = max(g.total, 1)
+		}
+		events := (g.total + per - 1) / per
+		g.rec.ChunkNS = make([]int64, 0, max(events, 1))
+		g.rec.ChunkTokens = make([]int, 0, max(events, 1))
 	}
 	g.rec.ChunkNS = append(g.rec.ChunkNS, ns)
 	g.rec.ChunkTokens = append(g.rec.ChunkTokens, n)
@@ -198,7 +273,7 @@ func (g *gen) stream(ctx context.Context, w http.ResponseWriter, rc *http.Respon
 		}
 		if events == errAt {
 			msg := "simulated stream error (bs-sim --stream-error-after " + strconv.Itoa(errAt) + ")"
-			g.buf = append(g.buf[:0], sseData...)
+			g.buf = append(g.buf[:chunkRoom], sseData...)
 			g.buf = appendErrorBody(g.buf, g.kind, http.StatusInternalServerError, msg)
 			g.buf = append(g.buf, sseEnd...)
 			if g.kind != kindTriton {
@@ -214,13 +289,13 @@ func (g *gen) stream(ctx context.Context, w http.ResponseWriter, rc *http.Respon
 			return OutcomeDropped
 		}
 		delta := g.addTokens(n)
-		g.buf = g.appendEvent(g.buf[:0], delta, events == 0, g.sent == g.total)
+		g.buf = g.appendEvent(g.buf[:chunkRoom], delta, events == 0, g.sent == g.total)
 		if err := g.flush(w, rc); err != nil {
 			return err.(*errStop).outcome
 		}
 		g.chunkSent(time.Now(), n)
 	}
-	if g.buf = g.appendTrailer(g.buf[:0]); len(g.buf) > 0 {
+	if g.buf = g.appendTrailer(g.buf[:chunkRoom]); len(g.body()) > 0 {
 		if err := g.flush(w, rc); err != nil {
 			return err.(*errStop).outcome
 		}
@@ -234,10 +309,10 @@ func (g *gen) unary(ctx context.Context, w http.ResponseWriter, rc *http.Respons
 		return err.(*errStop).outcome
 	}
 	g.addTokens(g.total)
-	g.buf = g.appendFullBody(g.buf[:0])
+	g.buf = g.appendFullBody(g.buf[:chunkRoom])
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(g.buf)))
+	h.Set("Content-Length", strconv.Itoa(len(g.body())))
 	w.WriteHeader(http.StatusOK)
 	if err := g.flush(w, rc); err != nil {
 		return err.(*errStop).outcome

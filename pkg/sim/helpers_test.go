@@ -52,7 +52,11 @@ func start(t *testing.T, cfg Config) *testServer {
 		t.Fatalf("New: %v", err)
 	}
 	ts.srv = srv
-	ts.ts = httptest.NewServer(srv) // listens on 127.0.0.1:0
+	// Served by the Server's own http.Server, as Serve does (and so with its connection hook:
+	// streamed events are written straight to the connection); listens on 127.0.0.1:0.
+	ts.ts = httptest.NewUnstartedServer(srv)
+	ts.ts.Config = srv.hs
+	ts.ts.Start()
 	ts.URL = ts.ts.URL
 	t.Cleanup(ts.close)
 	return ts

@@ -334,11 +334,9 @@ func appendPing(b []byte, t time.Time) []byte {
 
 // writePing sends a ping comment and schedules the next one.
 func (g *gen) writePing(w http.ResponseWriter, rc *http.ResponseController) error {
-	if _, err := w.Write(appendPing(nil, time.Now())); err != nil {
-		return g.s.abandoned()
-	}
-	if err := rc.Flush(); err != nil {
-		return g.s.abandoned()
+	g.buf = appendPing(g.buf[:chunkRoom], time.Now())
+	if err := g.flush(w, rc); err != nil {
+		return err
 	}
 	g.nextPing = g.nextPing.Add(g.s.cfg.PingInterval)
 	return nil

@@ -30,8 +30,10 @@ type Server struct {
 	bodies   *jsonlWriter
 	hs       *http.Server
 	quit     chan struct{} // closed by Close: in-flight requests stop at their next event
-	life     sync.RWMutex  // handlers hold it shared; Close takes it exclusively to wait for them
-	closed   bool          // guarded by life
+	quitCtx  context.Context
+	quitNow  context.CancelFunc // cancels quitCtx, after quit is closed
+	life     sync.RWMutex       // handlers hold it shared; Close takes it exclusively to wait for them
+	closed   bool               // guarded by life
 	closeErr error
 	once     sync.Once
 	stopOnce sync.Once
@@ -55,6 +57,7 @@ func New(cfg Config) (*Server, error) {
 		started: now.Unix(),
 		quit:    make(chan struct{}),
 	}
+	s.quitCtx, s.quitNow = context.WithCancel(context.Background())
 	if cfg.TruthLog != nil {
 		s.truth = newJSONLWriter(cfg.TruthLog)
 	}
@@ -65,8 +68,30 @@ func New(cfg Config) (*Server, error) {
 		Handler:           s,
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       5 * time.Minute,
+		ConnContext:       withConn,
 	}
 	return s, nil
+}
+
+// connKey is the request context key of the request's connection (withConn).
+type connKey struct{}
+
+// withConn is the http.Server ConnContext hook of Serve: it puts each connection in its requests'
+// context, so streamed events can be written to it directly (gen.flush).
+func withConn(ctx context.Context, c net.Conn) context.Context {
+	return context.WithValue(ctx, connKey{}, c)
+}
+
+// streamConn returns the connection to write the events of r's streamed response to, or nil to
+// write them through net/http: when the server was not started with Serve (the Server used as a
+// plain http.Handler), and for requests older than HTTP/1.1, whose responses are not chunked.
+// It must be called after the response headers, which decide the chunked encoding, were flushed.
+func streamConn(r *http.Request) net.Conn {
+	if r.ProtoMajor != 1 || r.ProtoMinor < 1 {
+		return nil
+	}
+	c, _ := r.Context().Value(connKey{}).(net.Conn)
+	return c
 }
 
 // ns converts t to Unix nanoseconds on the server's clock: start wall time plus the monotonic time
@@ -91,7 +116,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 // stop tells in-flight requests to end at their next event.
-func (s *Server) stop() { s.stopOnce.Do(func() { close(s.quit) }) }
+func (s *Server) stop() {
+	s.stopOnce.Do(func() {
+		close(s.quit)
+		s.quitNow() // after: a request woken by quitCtx finds quit closed
+	})
+}
 
 // abandoned returns the reason a request ended early when its connection failed: the server's
 // shutdown if it is under way, else the client's going away.
@@ -376,6 +406,7 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, body []byte, e
 			s.slots.leave(place)
 			return s.abandoned().outcome
 		}
+		g.conn = streamConn(r)
 	}
 	if s.llama && p.stream {
 		if !g.llamaWaitSlot(ctx, w, rc, place) {
@@ -385,6 +416,7 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, body []byte, e
 		return s.abandoned().outcome
 	}
 	defer s.slots.release()
+	defer g.wakeOnStop(ctx)()
 	g.t0 = time.Now()
 	rec.AdmittedNS = s.ns(g.t0)
 	var outcome string

@@ -37,8 +37,8 @@ const (
 //   - ReceivedNS: when the handler was invoked (request line and headers read, before the body).
 //   - AdmittedNS: when the request got a running slot (after any --max-concurrency queue wait).
 //   - ChunkNS[i]: right after the i-th event carrying generated tokens was handed to the socket
-//     (the Flush call, i.e. the write(2) system call, returned). Non-streamed responses have one
-//     chunk: the whole body.
+//     (the write(2) system call that sent it returned). Non-streamed responses have one chunk:
+//     the whole body.
 //   - FirstTokenNS: ChunkNS[0].
 //   - EndNS: right after the last byte of the response was flushed (after "data: [DONE]" where the
 //     protocol has it), or when the request was abandoned.
