@@ -94,6 +94,7 @@ type cli struct {
 	LoraZipfAlpha       float64  `default:"1.5" help:"Zipf exponent for skewed (> 1)."`
 	FakePrefill         bool     `help:"Add bootstrap_host \"2.2.2.2\" and bootstrap_room 0 to the body (decode-only PD benchmarking)."`
 	RecordText          bool     `help:"Record the generated text and each chunk's text in the events."`
+	CacheReport         bool     `help:"Ask SGLang for the prefix-cache hit by tier (sglang-oai/sglang-oai-chat: return_cached_tokens_details); reports add the cache-hit section."`
 	TokenizePrompt      bool     `hidden:"" help:"A bs-gen flag."`
 
 	// Profiler.
@@ -411,7 +412,7 @@ func fireRun(c *cli, args []string, interrupts chan struct{}) (int, error) {
 		Backend: c.Backend, BaseURL: fire.RedactURL(base), Endpoint: fire.RedactURL(be.URL()), Model: model,
 		RequestRate: records.Rate(c.RequestRate), Arrival: arrival, MaxConcurrency: c.MaxConcurrency,
 		NumPrompts: max(n, c.NumPrompts), Stream: !c.DisableStream, WarmupRequests: c.WarmupRequests,
-		UseTraceTimestamps: c.UseTraceTimestamps, Tag: c.Tag,
+		UseTraceTimestamps: c.UseTraceTimestamps, Tag: c.Tag, CacheReport: c.CacheReport,
 	}
 	if sent != model {
 		runInfo.ServedModel = sent
@@ -589,7 +590,8 @@ func parseHeaders(pairs []string) http.Header {
 	return h
 }
 
-// extraBody validates --extra-request-body and adds the --fake-prefill keys.
+// extraBody validates --extra-request-body and adds the --cache-report and --fake-prefill keys, in
+// the reference's order.
 func extraBody(c *cli) ([]byte, error) {
 	var obj []byte
 	if strings.TrimSpace(c.ExtraRequestBody) != "" {
@@ -598,6 +600,19 @@ func extraBody(c *cli) ([]byte, error) {
 			return nil, err
 		}
 		obj = o
+	}
+	if c.CacheReport {
+		switch c.Backend {
+		case "sglang-oai", "sglang-oai-chat":
+			o, err := fire.SetKeys(obj, "return_cached_tokens_details", "true")
+			if err != nil {
+				return nil, err
+			}
+			obj = o
+		case "sglang", "sglang-native": // meta_info carries the cached tokens anyway
+		default:
+			fmt.Fprintf(os.Stderr, "bs-fire: warning: --cache-report asks SGLang for cache details; backend %s reports only what its server sends (OpenAI's usage.prompt_tokens_details.cached_tokens)\n", c.Backend)
+		}
 	}
 	if c.FakePrefill {
 		o, err := fire.SetKeys(obj, "bootstrap_host", `"2.2.2.2"`, "bootstrap_room", "0")

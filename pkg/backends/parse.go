@@ -35,6 +35,8 @@ type parser struct {
 	promptTok, complTok, cached, verify     int
 	hasPrompt, hasCompl, hasCached, hasVerf bool
 	cachedExt                               bool // cached came from sglext
+	tiers                                   records.CacheTiers
+	hasTiers                                bool // the server split the cached tokens by tier
 	specAccept                              float64
 	hasSpec                                 bool
 
@@ -733,6 +735,8 @@ func (ps *parser) nativeChunk(d []byte, t int64, whole bool) bool {
 				if n, ok := parseInt(v); ok {
 					ps.cached, ps.hasCached = n, true
 				}
+			case kt == "cached_tokens_details":
+				ps.noteTiers(v)
 			case kt == "spec_accept_length":
 				if f, ok := parseFloat(v); ok {
 					ps.specAccept, ps.hasSpec = f, true
@@ -879,23 +883,51 @@ func (ps *parser) noteSGLExt(v []byte) {
 		if !keyIs(k, "cached_tokens_details") || len(dv) == 0 || dv[0] != '{' {
 			continue
 		}
-		sum, found := 0, false
-		di := newObjIter(dv, 0, 2)
-		for {
-			dk, nv, ok := di.next()
-			if !ok {
-				break
-			}
-			if keyIs(dk, "device") || keyIs(dk, "host") || keyIs(dk, "storage") {
-				if n, ok := parseInt(nv); ok {
-					sum, found = sum+n, true
-				}
-			}
-		}
-		if found {
-			ps.cached, ps.hasCached, ps.cachedExt = sum, true, true
+		if ps.noteTiers(dv) {
+			t := &ps.tiers
+			ps.cached, ps.hasCached, ps.cachedExt = t.Device+t.Host+t.Storage, true, true
 		}
 	}
+}
+
+// noteTiers reads a cached_tokens_details object ({"device": n, "host": n, "storage": n,
+// "storage_backend": name}, from sglext or the native meta_info) and reports whether it named a tier.
+func (ps *parser) noteTiers(v []byte) bool {
+	if len(v) == 0 || v[0] != '{' {
+		return false
+	}
+	var t records.CacheTiers
+	found := false
+	it := newObjIter(v, 0, 2)
+	for {
+		k, nv, ok := it.next()
+		if !ok {
+			break
+		}
+		var dst *int
+		switch {
+		case keyIs(k, "device"):
+			dst = &t.Device
+		case keyIs(k, "host"):
+			dst = &t.Host
+		case keyIs(k, "storage"):
+			dst = &t.Storage
+		case keyIs(k, "storage_backend"):
+			if raw, ok := rawString(nv); ok {
+				t.StorageBackend, _ = unescapeString(raw)
+			}
+			continue
+		default:
+			continue
+		}
+		if n, ok := parseInt(nv); ok {
+			*dst, found = n, true
+		}
+	}
+	if found {
+		ps.tiers, ps.hasTiers = t, true
+	}
+	return found
 }
 
 // noteID records the response id (OpenAI "id") the first time it is seen.
@@ -1174,6 +1206,10 @@ func (ps *parser) finish() string {
 	}
 	if ps.hasCached {
 		ev.CachedTokens = intPtr(ps.cached)
+	}
+	if ps.hasTiers {
+		t := ps.tiers
+		ev.CachedDetails = &t
 	}
 	if ps.hasVerf {
 		ev.SpecVerifyCt = intPtr(ps.verify)

@@ -29,6 +29,7 @@ type want struct {
 	usageC    *int
 	usageP    *int
 	cached    *int
+	tiers     *records.CacheTiers
 	verify    *int
 	spec      float64
 	finish    string
@@ -94,6 +95,9 @@ func (w want) check(t *testing.T, ev *records.Event, text string, exactTimes, re
 	eqp("usage_completion_tokens", ev.UsageCompletionTokens, w.usageC)
 	eqp("usage_prompt_tokens", ev.UsagePromptTokens, w.usageP)
 	eqp("cached_tokens", ev.CachedTokens, w.cached)
+	if !reflect.DeepEqual(ev.CachedDetails, w.tiers) {
+		t.Errorf("cached_tokens_details %+v, want %+v", ev.CachedDetails, w.tiers)
+	}
 	eqp("spec_verify_ct", ev.SpecVerifyCt, w.verify)
 	if (ev.SpecAcceptLength == nil) != (w.spec == 0) || (ev.SpecAcceptLength != nil && *ev.SpecAcceptLength != w.spec) {
 		t.Errorf("spec_accept_length %v, want %v", ev.SpecAcceptLength, w.spec)
@@ -175,7 +179,14 @@ func parseCases() []parseCase {
 			usageC: ip(7), usageP: ip(9), cached: ip(4), verify: ip(2), spec: 3.5, finish: "stop", respID: "chatcmpl-4", endNS: 15}},
 		{"chat-sglext-cache", "sglang-oai-chat", noStream, `{"id":"c","choices":[{"index":0,"message":{"content":"x"},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":1,"prompt_tokens_details":{"cached_tokens":4}},"sglext":{"cached_tokens_details":{"device":3,"host":2,"storage":null}}}`, false, want{
 			chunkNS: []int64{10}, chunks: 1, tokens: []int{1}, text: "x", chunkText: []string{"x"},
-			usageC: ip(1), usageP: ip(9), cached: ip(5), finish: "stop", respID: "c", endNS: 15}},
+			usageC: ip(1), usageP: ip(9), cached: ip(5), tiers: &records.CacheTiers{Device: 3, Host: 2}, finish: "stop", respID: "c", endNS: 15}},
+		{"native-cache-tiers", "sglang", noStream, `{"text":"x","output_ids":[1],"meta_info":{"id":"n2","finish_reason":{"type":"length","length":1},"prompt_tokens":20,"completion_tokens":1,"cached_tokens":16,"cached_tokens_details":{"device":8,"host":0,"storage":8,"storage_backend":"mooncake\u0021"}}}`, false, want{
+			chunkNS: []int64{10}, chunks: 1, tokens: []int{1}, text: "x", chunkText: []string{"x"},
+			usageC: ip(1), usageP: ip(20), cached: ip(16), tiers: &records.CacheTiers{Device: 8, Storage: 8, StorageBackend: "mooncake!"},
+			finish: "length", respID: "n2", endNS: 15}},
+		{"chat-sglext-empty", "sglang-oai-chat", noStream, `{"id":"c","choices":[{"index":0,"message":{"content":"x"},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":1,"prompt_tokens_details":{"cached_tokens":4}},"sglext":{"cached_tokens_details":{}}}`, false, want{
+			chunkNS: []int64{10}, chunks: 1, tokens: []int{1}, text: "x", chunkText: []string{"x"},
+			usageC: ip(1), usageP: ip(9), cached: ip(4), finish: "stop", respID: "c", endNS: 15}},
 		{"trt-json-body", "trt", nil, `{"model_name":"ensemble","text_output":"Hi there"}`, false, want{
 			chunkNS: []int64{10}, chunks: 1, text: "Hi there", chunkText: []string{"Hi there"}, endNS: 15}},
 	}

@@ -305,6 +305,6 @@ func resetResult(ev *records.Event) {
 	ev.SentNS, ev.HeadersNS, ev.EndNS = 0, 0, 0
 	ev.ChunkNS, ev.ChunkTokens, ev.ChunkText, ev.Text = nil, nil, nil, ""
 	ev.OK, ev.Status, ev.ErrorKind, ev.Error, ev.FinishReason = false, 0, "", "", ""
-	ev.UsagePromptTokens, ev.UsageCompletionTokens, ev.CachedTokens = nil, nil, nil
+	ev.UsagePromptTokens, ev.UsageCompletionTokens, ev.CachedTokens, ev.CachedDetails = nil, nil, nil, nil
 	ev.SpecAcceptLength, ev.SpecVerifyCt = nil, nil
 }

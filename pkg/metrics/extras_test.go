@@ -355,3 +355,51 @@ func TestPeakInFlightEdges(t *testing.T) {
 		}
 	}
 }
+
+// The cache report sums the successes' prompt tokens (the server's count where positive) and cached
+// tokens, and the tiers of the responses that split them; storage is named by the last response that
+// had a storage hit.
+func TestCacheReport(t *testing.T) {
+	ev := func(id, prompt int, usage, cached *int, tiers *records.CacheTiers, ok bool) records.Event {
+		e := records.Event{ID: id, Seq: id, RequestID: strconv.Itoa(id), SentNS: int64(id) * msNS, EndNS: int64(id+5) * msNS,
+			OK: ok, ChunkNS: []int64{msNS}, PromptLen: prompt, OutputLen: 1, UsagePromptTokens: usage,
+			CachedTokens: cached, CachedDetails: tiers}
+		if !ok {
+			e.ErrorKind, e.ChunkNS = records.ErrHTTPStatus, nil
+		}
+		return e
+	}
+	n := func(v int) *int { return &v }
+	evs := []records.Event{
+		ev(0, 100, n(120), n(64), &records.CacheTiers{Device: 60, Host: 4}, true),
+		ev(1, 100, n(0), n(10), &records.CacheTiers{Device: 2, Host: 0, Storage: 8, StorageBackend: "mooncake"}, true),
+		ev(2, 50, nil, nil, nil, true),                              // no report: prompt tokens still count
+		ev(3, 80, n(80), n(80), nil, false),                         // failures count nowhere
+		ev(4, 40, n(40), n(0), nil, true),                           // a reported miss
+		ev(5, 30, nil, n(3), &records.CacheTiers{Storage: 3}, true), // storage without a backend name
+	}
+	path := writeEvents(t, filepath.Join(t.TempDir(), "ev.jsonl"), handHeader(t0), evs, nil)
+	c := summaries(t, Options{}, path)[0].Cache
+	if c == nil {
+		t.Fatal("no cache report although responses reported cached tokens")
+	}
+	// Prompt tokens: 120 (server) + 100 (server said 0: the client's) + 50 + 40 + 30.
+	want := records.CacheReport{PromptTokens: 340, CachedTokens: 77, HitRate: 77.0 / 340, Reporting: 4,
+		Tiers: &records.CacheTiers{Device: 62, Host: 4, Storage: 11}}
+	if !reflect.DeepEqual(*c, want) {
+		t.Errorf("cache report %+v (tiers %+v), want %+v (tiers %+v)", *c, *c.Tiers, want, *want.Tiers)
+	}
+
+	// Without any report and without --cache-report there is no cache section; with it, zeros.
+	plain := writeEvents(t, filepath.Join(t.TempDir(), "plain.jsonl"), handHeader(t0), evs[2:3], nil)
+	if c := summaries(t, Options{}, plain)[0].Cache; c != nil {
+		t.Errorf("cache report %+v without any reported hit", *c)
+	}
+	h := handHeader(t0)
+	h.Run.CacheReport = true
+	asked := writeEvents(t, filepath.Join(t.TempDir(), "asked.jsonl"), h, evs[2:3], nil)
+	s := summaries(t, Options{}, asked)[0]
+	if c := s.Cache; c == nil || *c != (records.CacheReport{PromptTokens: 50}) || !s.Run.CacheReport {
+		t.Errorf("with --cache-report: %+v, run %+v", c, s.Run.CacheReport)
+	}
+}

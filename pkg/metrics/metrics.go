@@ -11,6 +11,7 @@ package metrics
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -96,6 +97,7 @@ type row struct {
 	usagePrompt      int32 // server prompt tokens, -1 unknown
 	retok            int32 // retokenized output, -1 unknown
 	errKind          int16 // index in Accumulator.kinds, -1 for success
+	cache            int32 // index in Accumulator.caches, -1 when the server reported no cache hit
 	ok               bool
 	multiTurn        bool
 }
@@ -114,6 +116,8 @@ type Accumulator struct {
 	kinds      []string
 	kindIndex  map[string]int16
 	texts      []string // with Details: generated text per row
+	caches     []cacheHit
+	backends   []string // storage-tier backend names of caches, index+1 in cacheHit.backend
 	errs       []string // with Details: error message per row
 	notes      []string
 	noteSeen   map[string]bool
@@ -245,7 +249,11 @@ func (a *Accumulator) Add(ev *records.Event) {
 		group: a.groupOf(ev, s), seq: int32(ev.Seq), id: int32(ev.ID),
 		promptLen: int32(ev.PromptLen), textLen: int32(ev.TextPromptLen), visionLen: int32(ev.VisionPromptLen),
 		outputLen: int32(ev.OutputLen), sumTok: -1, usageOut: optInt(ev.UsageCompletionTokens),
-		usagePrompt: optInt(ev.UsagePromptTokens), retok: -1, errKind: -1, ok: ev.OK, multiTurn: ev.Turn > 0,
+		usagePrompt: optInt(ev.UsagePromptTokens), retok: -1, errKind: -1, cache: -1, ok: ev.OK, multiTurn: ev.Turn > 0,
+	}
+	if ev.CachedTokens != nil || ev.CachedDetails != nil {
+		r.cache = int32(len(a.caches))
+		a.caches = append(a.caches, a.cacheHitOf(ev))
 	}
 	if ev.TextPromptLen == 0 && ev.VisionPromptLen == 0 {
 		r.textLen = r.promptLen
@@ -289,6 +297,34 @@ func (a *Accumulator) Add(ev *records.Event) {
 		a.errs = append(a.errs, ev.Error)
 	}
 	a.rows = append(a.rows, r)
+}
+
+// cacheHit is what a response said of its prefix-cache hit.
+type cacheHit struct {
+	cached              int32 // cached prompt tokens (0 when only tiers were given: their sum)
+	device, host, store int32
+	backend             int16 // 1 + index in Accumulator.backends; 0 when none was named
+	tiers               bool  // the response split the hit by tier
+}
+
+func (a *Accumulator) cacheHitOf(ev *records.Event) cacheHit {
+	var h cacheHit
+	if t := ev.CachedDetails; t != nil {
+		h.device, h.host, h.store, h.tiers = int32(t.Device), int32(t.Host), int32(t.Storage), true
+		h.cached = h.device + h.host + h.store
+		if t.StorageBackend != "" {
+			k := slices.Index(a.backends, t.StorageBackend)
+			if k < 0 {
+				k = len(a.backends)
+				a.backends = append(a.backends, t.StorageBackend)
+			}
+			h.backend = int16(k + 1)
+		}
+	}
+	if ev.CachedTokens != nil {
+		h.cached = int32(*ev.CachedTokens)
+	}
+	return h
 }
 
 // Len returns the number of events added.

@@ -319,6 +319,7 @@ func (a *Accumulator) summarize(idx []int) records.Summary {
 
 	s.ScheduleLag = a.scheduleLag(idx, streamsUsed, &s)
 	s.Drift = a.drift(idx)
+	s.Cache = a.cacheReport(idx, s.Run.CacheReport)
 	if series != nil {
 		a.fillSeries(series, idx, buckets)
 		s.Series = series
@@ -388,6 +389,56 @@ func (a *Accumulator) peaks(idx []int, s *records.Summary) secondBuckets {
 	s.MaxOutputTokensPerS = slices.Max(b.tokens)
 	s.MaxConcurrentRequests = int(slices.Max(b.requests))
 	return b
+}
+
+// cacheReport sums the prefix-cache hits of the successful requests as the reference's --cache-report
+// does: prompt tokens (the server's count when it gave a positive one, else the client's) and cached
+// tokens, the tiers of the responses that split them (storage only where positive, its backend named
+// by the last such response). It returns nil when the run did not ask for it and no success reported
+// a hit.
+func (a *Accumulator) cacheReport(idx []int, asked bool) *records.CacheReport {
+	c := &records.CacheReport{}
+	var tiers records.CacheTiers
+	hasTiers := false
+	for _, i := range idx {
+		r := &a.rows[i]
+		if !r.ok {
+			continue
+		}
+		if r.usagePrompt > 0 {
+			c.PromptTokens += int(r.usagePrompt)
+		} else {
+			c.PromptTokens += int(r.promptLen)
+		}
+		if r.cache < 0 {
+			continue
+		}
+		h := &a.caches[r.cache]
+		c.Reporting++
+		c.CachedTokens += int(h.cached)
+		if h.tiers {
+			hasTiers = true
+			tiers.Device += int(h.device)
+			tiers.Host += int(h.host)
+			if h.store > 0 {
+				tiers.Storage += int(h.store)
+				tiers.StorageBackend = ""
+				if h.backend > 0 {
+					tiers.StorageBackend = a.backends[h.backend-1]
+				}
+			}
+		}
+	}
+	if !asked && c.Reporting == 0 {
+		return nil
+	}
+	if c.PromptTokens > 0 {
+		c.HitRate = float64(c.CachedTokens) / float64(c.PromptTokens)
+	}
+	if hasTiers {
+		c.Tiers = &tiers
+	}
+	return c
 }
 
 // peakInFlight returns the largest number of counted requests (failures included) in flight at one
@@ -739,6 +790,7 @@ func (a *Accumulator) fillRun(s *records.Summary, used map[int32]bool) {
 			v := *h.Run.AcceptLength
 			s.AcceptLength = &v
 		}
+		s.Run.CacheReport = s.Run.CacheReport || h.Run.CacheReport
 		if first == nil {
 			first = h
 			a.fillRunFrom(&s.Run, h)

@@ -25,7 +25,7 @@ type eventScanner struct{ jsonscan.Cursor }
 var eventFields = []string{"id", "seq", "turn", "request_id", "response_id", "scheduled_ns", "sent_ns",
 	"headers_ns", "end_ns", "chunk_ns", "chunk_tokens", "chunk_text", "text", "ok", "status", "error_kind",
 	"error", "finish_reason", "prompt_len", "text_prompt_len", "vision_prompt_len", "output_len",
-	"usage_prompt_tokens", "usage_completion_tokens", "cached_tokens", "spec_accept_length",
+	"usage_prompt_tokens", "usage_completion_tokens", "cached_tokens", "cached_tokens_details", "spec_accept_length",
 	"spec_verify_ct", "lora", "group", "session"}
 
 func (d *eventScanner) event(ev *Event) bool {
@@ -107,6 +107,26 @@ func (d *eventScanner) event(ev *Event) bool {
 			ev.UsageCompletionTokens, ok = intPtr()
 		case "cached_tokens":
 			ev.CachedTokens, ok = intPtr()
+		case "cached_tokens_details":
+			c := &CacheTiers{}
+			ev.CachedDetails = c
+			ok = d.Object(func(key []byte) bool {
+				if d.B[d.I] == 'n' {
+					return false
+				}
+				var ok bool
+				switch string(key) {
+				case "device":
+					c.Device, ok = d.Int()
+				case "host":
+					c.Host, ok = d.Int()
+				case "storage":
+					c.Storage, ok = d.Int()
+				case "storage_backend":
+					c.StorageBackend, ok = d.Str()
+				}
+				return ok
+			})
 		case "spec_accept_length":
 			var f float64
 			f, ok = d.Float64()

@@ -1,12 +1,17 @@
 package records
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/bsbench/bs/pkg/internal/jsonscan"
 )
 
 // Every field of Event must be known to the fast scanner, or every line would take the slow
@@ -49,6 +54,42 @@ var decodeCases = []string{
 	`{"chunk_ns":[1,-2,3e2],"ok":true}`,
 	`{"sent_ns":-0,"ok":true}`,
 	`[]`,
+	`{"cached_tokens":12,"cached_tokens_details":{"device":8,"host":4,"storage":0},"ok":true}`,
+	`{"cached_tokens_details":{"device":1,"host":2,"storage":3,"storage_backend":"mooncake"},"ok":true}`,
+	`{"cached_tokens_details":{},"ok":true}`,
+	`{"cached_tokens_details":{"device":null},"ok":true}`,         // null inside: encoding/json's rules
+	`{"cached_tokens_details":{"disk":5},"ok":true}`,              // unknown tier
+	`{"cached_tokens_details":{"device":1.5},"ok":true}`,          // wrong kind of number
+	`{"cached_tokens_details":[1,2],"ok":true}`,                   // wrong type
+	`{"cached_tokens_details":{"device":1,"device":2},"ok":true}`, // repeated: last wins
+}
+
+// Every event the writer can write is decoded by the scanner itself (not handed to encoding/json), to
+// what encoding/json decodes (the original, except invalid UTF-8, which both replace with U+FFFD).
+func TestDecodeEventRandomWritten(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 5000 {
+		e := randomEvent(r)
+		if e.SpecAcceptLength != nil && (math.IsNaN(*e.SpecAcceptLength) || math.IsInf(*e.SpecAcceptLength, 0)) {
+			e.SpecAcceptLength = nil
+		}
+		line, err := writerLine(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		line = bytes.TrimSuffix(line, []byte("\n"))
+		var got, want Event
+		if err := strictUnmarshal(line, &want); err != nil {
+			t.Fatal(err)
+		}
+		d := eventScanner{jsonscan.Cursor{B: line}}
+		if !d.event(&got) {
+			t.Fatalf("the scanner handed a line the writer wrote to encoding/json:\n%s", line)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s\nscanner  %#v\nencoding %#v", line, got, want)
+		}
+	}
 }
 
 // The scanner must agree with the strict encoding/json decoder on results and on errors.

@@ -78,6 +78,16 @@ func appendEvent(b []byte, e *Event) (_ []byte, ok bool) {
 	b = appendIntPtrField(b, `,"usage_prompt_tokens":`, e.UsagePromptTokens)
 	b = appendIntPtrField(b, `,"usage_completion_tokens":`, e.UsageCompletionTokens)
 	b = appendIntPtrField(b, `,"cached_tokens":`, e.CachedTokens)
+	if c := e.CachedDetails; c != nil {
+		b = append(b, `,"cached_tokens_details":{"device":`...)
+		b = strconv.AppendInt(b, int64(c.Device), 10)
+		b = append(b, `,"host":`...)
+		b = strconv.AppendInt(b, int64(c.Host), 10)
+		b = append(b, `,"storage":`...)
+		b = strconv.AppendInt(b, int64(c.Storage), 10)
+		b = appendStringField(b, `,"storage_backend":`, c.StorageBackend)
+		b = append(b, '}')
+	}
 	if e.SpecAcceptLength != nil {
 		b = append(b, `,"spec_accept_length":`...)
 		if b, ok = jsonscan.AppendFloat(b, *e.SpecAcceptLength); !ok {

@@ -131,6 +131,9 @@ func randomEvent(r *rand.Rand) *Event {
 	if r.IntN(2) == 0 {
 		e.SpecAcceptLength = ptr(math.Float64frombits(r.Uint64()))
 	}
+	if r.IntN(2) == 0 {
+		e.CachedDetails = &CacheTiers{Device: int(num()), Host: int(num()), Storage: int(num()), StorageBackend: str()}
+	}
 	return e
 }
 

@@ -96,6 +96,9 @@ type Run struct {
 	AcceptLength *float64 `json:"accept_length,omitempty"`
 	// Tag is a free label copied from --tag.
 	Tag string `json:"tag,omitempty"`
+	// CacheReport is set when bs-fire ran with --cache-report: reports then add the reference's
+	// cache-hit section.
+	CacheReport bool `json:"cache_report,omitempty"`
 }
 
 // Rate is a request rate in requests per second that encodes +Inf as the JSON string "inf"
@@ -262,8 +265,13 @@ type Event struct {
 	// UsagePromptTokens and UsageCompletionTokens are the counts the server reported, if it did.
 	UsagePromptTokens     *int `json:"usage_prompt_tokens,omitempty"`
 	UsageCompletionTokens *int `json:"usage_completion_tokens,omitempty"`
-	// CachedTokens is the prefix-cache hit the server reported, if it did.
+	// CachedTokens is the prefix-cache hit the server reported, if it did: SGLang's
+	// meta_info.cached_tokens, the sum of sglext.cached_tokens_details, or OpenAI/vLLM's
+	// usage.prompt_tokens_details.cached_tokens.
 	CachedTokens *int `json:"cached_tokens,omitempty"`
+	// CachedDetails splits the hit by cache tier, when the server said (SGLang's
+	// cached_tokens_details, sent with bs-fire --cache-report).
+	CachedDetails *CacheTiers `json:"cached_tokens_details,omitempty"`
 	// SpecAcceptLength and SpecVerifyCt are the speculative-decoding figures the server reported.
 	SpecAcceptLength *float64 `json:"spec_accept_length,omitempty"`
 	SpecVerifyCt     *int     `json:"spec_verify_ct,omitempty"`
@@ -272,6 +280,15 @@ type Event struct {
 	Lora    string `json:"lora,omitempty"`
 	Group   string `json:"group,omitempty"`
 	Session string `json:"session,omitempty"`
+}
+
+// CacheTiers is a prefix-cache hit by tier, as SGLang's hierarchical cache reports it.
+type CacheTiers struct {
+	Device  int `json:"device"`
+	Host    int `json:"host"`
+	Storage int `json:"storage"`
+	// StorageBackend names the storage tier's backend, if the server did.
+	StorageBackend string `json:"storage_backend,omitempty"`
 }
 
 // TTFTNS returns the time to first token counted from SentNS, or -1 if no output arrived.

@@ -92,6 +92,9 @@ type Summary struct {
 	SLO *SLOResult `json:"slo,omitempty"`
 	// Drift compares server-reported token counts with the client's expectations.
 	Drift *Drift `json:"drift,omitempty"`
+	// Cache is the prefix-cache hit rate, when the run asked for it (--cache-report) or any
+	// successful response reported cached tokens.
+	Cache *CacheReport `json:"cache,omitempty"`
 
 	// Notes explain anything unusual about the numbers (no successes, zero duration, mixed inputs…).
 	Notes []string `json:"notes,omitempty"`
@@ -136,6 +139,8 @@ type SummaryRun struct {
 	NumPrompts int    `json:"num_prompts"`
 	Stream     bool   `json:"stream"`
 	Tag        string `json:"tag,omitempty"`
+	// CacheReport is set when an input's bs-fire ran with --cache-report.
+	CacheReport bool `json:"cache_report,omitempty"`
 	// Dataset-generation arguments the reference writes into its JSONL result; nil when unknown.
 	SharegptOutputLen *int     `json:"sharegpt_output_len,omitempty"`
 	RandomInputLen    *int     `json:"random_input_len,omitempty"`
@@ -260,4 +265,19 @@ type Details struct {
 	ITLs           [][]float64 `json:"itls"`
 	GeneratedTexts []string    `json:"generated_texts"`
 	Errors         []string    `json:"errors"`
+}
+
+// CacheReport is the prefix-cache hit of the successful requests, as the reference's --cache-report
+// counts it (docs/metrics.md).
+type CacheReport struct {
+	// PromptTokens sums the prompt lengths: the server's count where it gave one, else the client's.
+	PromptTokens int `json:"total_prompt_tokens"`
+	// CachedTokens sums the cached prompt tokens the responses reported (0 where they did not).
+	CachedTokens int `json:"total_cached_tokens"`
+	// HitRate is CachedTokens / PromptTokens (0 without prompt tokens).
+	HitRate float64 `json:"hit_rate"`
+	// Reporting is the number of successful responses that reported a cache hit (possibly 0 tokens).
+	Reporting int `json:"reporting"`
+	// Tiers is set when some response split its hit by tier (SGLang's hierarchical cache).
+	Tiers *CacheTiers `json:"tiers,omitempty"`
 }

@@ -147,11 +147,46 @@ func Console(w io.Writer, s *records.Summary) error {
 			}
 		}
 	}
+	if run.CacheReport && s.Cache != nil {
+		cacheSection(l, s.Cache)
+	}
 	l.line(strings.Repeat("=", 50))
 	if s.Compat != metrics.CompatSGLang {
 		extras(l, s)
 	}
 	return l.err
+}
+
+// cacheSection writes the reference's "Cache Hit Details" section (bs-fire --cache-report): counts as
+// '{:<40} {:<10}', percentages as '{:<40} {:.1f}%'; the tiers only when some response split its hit
+// and something was cached, storage only when positive.
+func cacheSection(l *lineWriter, c *records.CacheReport) {
+	pct := func(label string, v float64) { l.line(pyLeft(label, 40) + " " + strconv.FormatFloat(v, 'f', 1, 64) + "%") }
+	t := c.Tiers
+	tiers := t != nil && c.CachedTokens > 0
+	storage := "  Storage:"
+	if tiers && t.StorageBackend != "" {
+		storage = "  Storage (" + t.StorageBackend + "):"
+	}
+	l.line(center("Cache Hit Details", 50, '-'))
+	l.row("Total prompt tokens:", strconv.Itoa(c.PromptTokens))
+	l.row("Total cached tokens:", strconv.Itoa(c.CachedTokens))
+	if tiers {
+		l.row("  Device:", strconv.Itoa(t.Device))
+		l.row("  Host:", strconv.Itoa(t.Host))
+		if t.Storage > 0 {
+			l.row(storage, strconv.Itoa(t.Storage))
+		}
+	}
+	pct("Cache hit rate:", c.HitRate*100)
+	if tiers {
+		total := float64(c.CachedTokens)
+		pct("  Device:", float64(t.Device)/total*100)
+		pct("  Host:", float64(t.Host)/total*100)
+		if t.Storage > 0 {
+			pct(storage, float64(t.Storage)/total*100)
+		}
+	}
 }
 
 // extras writes the bs metrics the reference does not have, in the same line format.
@@ -219,6 +254,13 @@ func extras(l *lineWriter, s *records.Summary) {
 		l.row("Requests meeting every SLO:", strconv.Itoa(slo.Met))
 		l.row("Goodput (req/s):", f2(slo.Goodput))
 		l.row("SLO attainment:", f2(slo.Attainment*100)+"%")
+	}
+	if c := s.Cache; c != nil && !s.Run.CacheReport {
+		l.line(center("Prefix cache", 50, '-'))
+		l.row("Total prompt tokens:", strconv.Itoa(c.PromptTokens))
+		l.row("Total cached tokens:", strconv.Itoa(c.CachedTokens))
+		l.row("Cache hit rate:", f2(c.HitRate*100)+"%")
+		l.row("Responses reporting a hit:", fmt.Sprintf("%d of %d", c.Reporting, s.Completed))
 	}
 	if d := s.Drift; d != nil {
 		l.line(center("Token counts", 50, '-'))

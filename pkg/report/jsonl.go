@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -70,6 +71,31 @@ func ResultLine(s *records.Summary, details bool) (string, error) {
 	d.Set("accept_length", s.AcceptLength)
 	d.Set("max_output_tokens_per_s", s.MaxOutputTokensPerS)
 	d.Set("max_concurrent_requests", s.MaxConcurrentRequests)
+	if c := s.Cache; s.Run.CacheReport && c != nil {
+		// The reference's cache_report: the rate in percent rounded to 2 places (Python's round), the
+		// tiers null unless some response split its hit, storage null unless positive.
+		cr := &PyDict{}
+		cr.Set("total_prompt_tokens", c.PromptTokens)
+		cr.Set("total_cached_tokens", c.CachedTokens)
+		rate, _ := strconv.ParseFloat(strconv.FormatFloat(c.HitRate*100, 'f', 2, 64), 64)
+		cr.Set("cache_hit_rate_pct", rate)
+		var dev, host, stor *int
+		var backend any // null or the name
+		if t := c.Tiers; t != nil {
+			dev, host = &t.Device, &t.Host
+			if t.Storage > 0 {
+				stor = &t.Storage
+				if t.StorageBackend != "" {
+					backend = t.StorageBackend
+				}
+			}
+		}
+		cr.Set("device_cached_tokens", dev)
+		cr.Set("host_cached_tokens", host)
+		cr.Set("storage_cached_tokens", stor)
+		cr.Set("storage_backend", backend)
+		d.Set("cache_report", cr)
+	}
 	if details {
 		det := s.Details
 		if det == nil {

@@ -21,6 +21,8 @@ var payloadBackends = []string{"sglang", "sglang-oai", "vllm", "lmdeploy", "sgla
 //     reference ignores LoRA there and bs refuses it (docs/compat.md).
 //   - extra-sampling-params: --extra-request-body with a sampling_params object (on /generate it
 //     replaces the whole sampling dict; elsewhere it is one more top-level key).
+//   - cache-report-fake-prefill: --cache-report (return_cached_tokens_details on sglang-oai and
+//     sglang-oai-chat) and --fake-prefill (bootstrap keys), added after --extra-request-body's keys.
 //   - tokenize-prompt (sglang only): random-ids with --tokenize-prompt (input_ids bodies).
 func TestPayloads(t *testing.T) {
 	t.Parallel()
@@ -45,6 +47,7 @@ func TestPayloads(t *testing.T) {
 		{name: "extra-only", flags: []string{"--extra-request-body", `{"temperature": 0.5, "top_k": 5, "note": "caf\u00e9"}`},
 			skip: []string{"sglang", "sglang-oai", "vllm", "lmdeploy", "sglang-oai-chat", "vllm-chat", "lmdeploy-chat"}},
 		{name: "extra-sampling-params", flags: []string{"--extra-request-body", `{"sampling_params": {"temperature": 0.25, "max_new_tokens": 3, "ignore_eos": true}, "top_k": 3}`}},
+		{name: "cache-report-fake-prefill", flags: []string{"--cache-report", "--fake-prefill", "--extra-request-body", `{"top_k": 3}`}},
 	}
 	var cases []pairCase
 	for _, b := range payloadBackends {
