@@ -214,7 +214,7 @@ func run(c config) error {
 	}
 	start := h.StartTime.UnixNano()
 
-	var ttftErr, e2eErr, itlErr, deliver []float64
+	var ttftErr, e2eErr, itlErr, deliver, transit, firstDeliver []float64
 	var ttftC, ttftT, itlC, itlT []float64
 	var chunks, matched, okN int
 	for _, ev := range evs {
@@ -231,6 +231,11 @@ func run(c config) error {
 		ttftC = append(ttftC, ms(ev.ChunkNS[0]))
 		ttftT = append(ttftT, ms(t.FirstTokenNS-t.ReceivedNS))
 		ttftErr = append(ttftErr, ms(ev.ChunkNS[0]-(t.FirstTokenNS-t.ReceivedNS)))
+		// The TTFT error is exactly the sum of these two: the request's way in (bs-fire's send stamp to
+		// bs-sim's handler start: writing, the kernel, bs-sim accepting and reading it) and the first
+		// chunk's way out (bs-sim's write to bs-fire's read).
+		transit = append(transit, ms(t.ReceivedNS-(start+ev.SentNS)))
+		firstDeliver = append(firstDeliver, ms(start+ev.SentNS+ev.ChunkNS[0]-t.FirstTokenNS))
 		e2eErr = append(e2eErr, ms((ev.EndNS-ev.SentNS)-(t.EndNS-t.ReceivedNS)))
 		for i := range ev.ChunkNS {
 			deliver = append(deliver, ms(start+ev.SentNS+ev.ChunkNS[i]-t.ChunkNS[i]))
@@ -258,6 +263,8 @@ func run(c config) error {
 	row("ITL (each chunk gap)", itlErr)
 	row("E2E (end − send)", e2eErr)
 	row("chunk delivery (read − written)", deliver)
+	row("  = request in (recv − sent)", transit)
+	row("  + first chunk out", firstDeliver)
 	fmt.Println("\nclient vs truth, ms                     n       mean     p50      p99      max")
 	row("TTFT client", ttftC)
 	row("TTFT truth", ttftT)
