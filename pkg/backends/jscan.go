@@ -10,9 +10,10 @@ import (
 	"errors"
 	"math"
 	"strconv"
-	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/bsbench/bs/pkg/internal/jsonscan"
 )
 
 // maxDepth bounds nesting so a hostile body cannot exhaust the stack.
@@ -25,14 +26,9 @@ var (
 	errTrailing = errors.New("invalid JSON: data after the top-level value")
 )
 
-func isWS(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+func isWS(c byte) bool { return jsonscan.IsSpace(c) }
 
-func skipWS(b []byte, i int) int {
-	for i < len(b) && isWS(b[i]) {
-		i++
-	}
-	return i
-}
+func skipWS(b []byte, i int) int { return jsonscan.SkipWS(b, i) }
 
 // scanString expects b[i] == '"' and returns the index just after the closing quote.
 func scanString(b []byte, i int) (int, error) {
@@ -69,47 +65,11 @@ func scanString(b []byte, i int) (int, error) {
 
 // scanNumber checks the JSON number grammar starting at b[i] and returns the index after it.
 func scanNumber(b []byte, i int) (int, error) {
-	start := i
-	if i < len(b) && b[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(b) && b[i] == '0':
-		i++
-	case i < len(b) && b[i] >= '1' && b[i] <= '9':
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-	default:
+	end, _, ok := jsonscan.Number(b, i)
+	if !ok {
 		return 0, errSyntax
 	}
-	if i < len(b) && b[i] == '.' {
-		i++
-		d := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-		if i == d {
-			return 0, errSyntax
-		}
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		d := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-		if i == d {
-			return 0, errSyntax
-		}
-	}
-	if i == start {
-		return 0, errSyntax
-	}
-	return i, nil
+	return end, nil
 }
 
 // skipValue returns the index just after the JSON value starting at b[i] (no leading space).
@@ -390,69 +350,14 @@ func unescapeAppend(dst, raw []byte) ([]byte, bool) {
 		}
 		dst = appendValidUTF8(dst, raw[:j])
 		raw = raw[j:]
-		if len(raw) < 2 {
+		var ok bool
+		var n int
+		if dst, n, ok = jsonscan.AppendEscape(dst, raw, 0); !ok {
 			return dst, false
 		}
-		switch raw[1] {
-		case '"', '\\', '/':
-			dst = append(dst, raw[1])
-		case 'b':
-			dst = append(dst, '\b')
-		case 'f':
-			dst = append(dst, '\f')
-		case 'n':
-			dst = append(dst, '\n')
-		case 'r':
-			dst = append(dst, '\r')
-		case 't':
-			dst = append(dst, '\t')
-		case 'u':
-			r, ok := hex4(raw[2:])
-			if !ok {
-				return dst, false
-			}
-			raw = raw[6:]
-			if utf16.IsSurrogate(r) {
-				if len(raw) >= 6 && raw[0] == '\\' && raw[1] == 'u' {
-					if r2, ok := hex4(raw[2:]); ok {
-						if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
-							dst = utf8.AppendRune(dst, d)
-							raw = raw[6:]
-							continue
-						}
-					}
-				}
-				r = utf8.RuneError
-			}
-			dst = utf8.AppendRune(dst, r)
-			continue
-		default:
-			return dst, false
-		}
-		raw = raw[2:]
+		raw = raw[n:]
 	}
 	return dst, true
-}
-
-func hex4(b []byte) (rune, bool) {
-	if len(b) < 4 {
-		return 0, false
-	}
-	var r rune
-	for _, c := range b[:4] {
-		switch {
-		case c >= '0' && c <= '9':
-			c -= '0'
-		case c >= 'a' && c <= 'f':
-			c = c - 'a' + 10
-		case c >= 'A' && c <= 'F':
-			c = c - 'A' + 10
-		default:
-			return 0, false
-		}
-		r = r<<4 | rune(c)
-	}
-	return r, true
 }
 
 func appendValidUTF8(dst, s []byte) []byte {

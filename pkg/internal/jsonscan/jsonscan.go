@@ -179,48 +179,10 @@ func unquote(b []byte, start, j int) (string, int, bool) {
 		case c < 0x20:
 			return "", 0, false
 		case c == '\\':
-			if j+1 >= len(b) {
+			var ok bool
+			if out, j, ok = AppendEscape(out, b, j); !ok {
 				return "", 0, false
 			}
-			switch e := b[j+1]; e {
-			case '"', '\\', '/':
-				out = append(out, e)
-			case 'b':
-				out = append(out, '\b')
-			case 'f':
-				out = append(out, '\f')
-			case 'n':
-				out = append(out, '\n')
-			case 'r':
-				out = append(out, '\r')
-			case 't':
-				out = append(out, '\t')
-			case 'u':
-				r := hex4(b, j+2)
-				if r < 0 {
-					return "", 0, false
-				}
-				j += 6
-				if utf16.IsSurrogate(r) {
-					// A pair is two escapes; anything else leaves a lone surrogate, which becomes U+FFFD
-					// and the next escape is decoded on its own.
-					if j+1 < len(b) && b[j] == '\\' && b[j+1] == 'u' {
-						if r2 := hex4(b, j+2); r2 >= 0 {
-							if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
-								out = utf8.AppendRune(out, d)
-								j += 6
-								continue
-							}
-						}
-					}
-					r = utf8.RuneError
-				}
-				out = utf8.AppendRune(out, r)
-				continue
-			default:
-				return "", 0, false
-			}
-			j += 2
 		case c < utf8.RuneSelf:
 			out = append(out, c)
 			j++
@@ -235,6 +197,48 @@ func unquote(b []byte, start, j int) (string, int, bool) {
 		}
 	}
 	return "", 0, false
+}
+
+// AppendEscape decodes the escape sequence that starts at b[i] (a backslash) onto dst, as
+// encoding/json does, and returns the index after it; ok is false for an invalid escape. A \u escape
+// of a surrogate pairs with a following \u escape of its partner; a lone surrogate becomes U+FFFD
+// and the escape after it is left to be decoded on its own.
+func AppendEscape(dst, b []byte, i int) (_ []byte, end int, ok bool) {
+	if i+1 >= len(b) {
+		return dst, 0, false
+	}
+	switch e := b[i+1]; e {
+	case '"', '\\', '/':
+		return append(dst, e), i + 2, true
+	case 'b':
+		return append(dst, '\b'), i + 2, true
+	case 'f':
+		return append(dst, '\f'), i + 2, true
+	case 'n':
+		return append(dst, '\n'), i + 2, true
+	case 'r':
+		return append(dst, '\r'), i + 2, true
+	case 't':
+		return append(dst, '\t'), i + 2, true
+	case 'u':
+		r := hex4(b, i+2)
+		if r < 0 {
+			return dst, 0, false
+		}
+		i += 6
+		if utf16.IsSurrogate(r) {
+			if i+1 < len(b) && b[i] == '\\' && b[i+1] == 'u' {
+				if r2 := hex4(b, i+2); r2 >= 0 {
+					if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
+						return utf8.AppendRune(dst, d), i + 6, true
+					}
+				}
+			}
+			r = utf8.RuneError
+		}
+		return utf8.AppendRune(dst, r), i, true
+	}
+	return dst, 0, false
 }
 
 // hex4 reads four hex digits at b[i:], or returns -1.
