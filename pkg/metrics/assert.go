@@ -86,6 +86,18 @@ var Scalars = map[string]metricInfo{
 		}
 		return s.SLO.Attainment, true
 	}, help: "requests meeting every --slo bound / requests"},
+	"cache_hit_rate": {fraction: true, get: func(s *records.Summary) (float64, bool) {
+		if s.Cache == nil {
+			return 0, false
+		}
+		return s.Cache.HitRate, true
+	}, help: "cached prompt tokens / prompt tokens (servers that report cache hits)"},
+	"total_cached_tokens": {get: func(s *records.Summary) (float64, bool) {
+		if s.Cache == nil {
+			return 0, false
+		}
+		return float64(s.Cache.CachedTokens), true
+	}, help: "Σ cached prompt tokens the server reported"},
 	"schedule_lag_p50": {time: true, get: lagv(func(l *records.ScheduleLag) float64 { return l.P50 }), help: "median schedule lag"},
 	"schedule_lag_p99": {time: true, get: lagv(func(l *records.ScheduleLag) float64 { return l.P99 }), help: "99th percentile schedule lag"},
 	"schedule_lag_max": {time: true, get: lagv(func(l *records.ScheduleLag) float64 { return l.Max }), help: "largest schedule lag"},
@@ -244,7 +256,7 @@ func ParseAssertion(text string) (Assertion, error) {
 		v = v * float64(d) / float64(time.Second)
 	case "%":
 		if !(a.Stat == "" && Scalars[a.Metric].fraction) {
-			return bad("%% applies only to error_rate and slo_attainment")
+			return bad("%% applies only to error_rate, slo_attainment and cache_hit_rate")
 		}
 		v /= 100
 	default:

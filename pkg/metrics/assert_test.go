@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/bsbench/bs/pkg/records"
 )
 
 func TestAssertions(t *testing.T) {
@@ -38,6 +40,8 @@ func TestAssertions(t *testing.T) {
 		{"slo_attainment>50%", false},
 		{"schedule_lag_p99<10ms", true},
 		{"client_bound==0", true},
+		{"peak_in_flight<=2", true},
+		{"peak_in_flight<2", false},
 	} {
 		a, err := ParseAssertion(c.expr)
 		if err != nil {
@@ -57,6 +61,23 @@ func TestAssertions(t *testing.T) {
 	a, _ = ParseAssertion("accept_length>1")
 	if err := a.Check(&s); !errors.Is(err, ErrNoValue) {
 		t.Errorf("accept_length without a value: %v", err)
+	}
+	a, _ = ParseAssertion("cache_hit_rate>0")
+	if err := a.Check(&s); !errors.Is(err, ErrNoValue) {
+		t.Errorf("cache_hit_rate without a cache report: %v", err)
+	}
+	cached := records.Summary{Cache: &records.CacheReport{PromptTokens: 40, CachedTokens: 10, HitRate: 0.25}}
+	for _, c := range []struct {
+		expr string
+		ok   bool
+	}{{"cache_hit_rate>=25%", true}, {"cache_hit_rate>25%", false}, {"cache_hit_rate>=0.2", true}, {"total_cached_tokens==10", true}} {
+		a, err := ParseAssertion(c.expr)
+		if err != nil {
+			t.Fatalf("%s: %v", c.expr, err)
+		}
+		if err := a.Check(&cached); (err == nil) != c.ok {
+			t.Errorf("%s: check error %v, want ok=%v", c.expr, err, c.ok)
+		}
 	}
 	a, _ = ParseAssertion("p50(ttft)<1s")
 	if err := a.Check(&s); !errors.Is(err, ErrNoValue) || !strings.Contains(err.Error(), "--percentiles") {

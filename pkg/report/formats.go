@@ -141,6 +141,18 @@ func Metrics(s *records.Summary) []Metric {
 			}
 			return s.SLO.Attainment, true
 		}},
+		Metric{Key: "total_cached_tokens", Label: "Total cached tokens", Int: true, Dir: 1, Get: func(s *records.Summary) (float64, bool) {
+			if s.Cache == nil {
+				return 0, false
+			}
+			return float64(s.Cache.CachedTokens), true
+		}},
+		Metric{Key: "cache_hit_rate", Label: "Cache hit rate", Dir: 1, Get: func(s *records.Summary) (float64, bool) {
+			if s.Cache == nil {
+				return 0, false
+			}
+			return s.Cache.HitRate, true
+		}},
 	)
 	return rows
 }
