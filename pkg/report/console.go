@@ -161,7 +161,9 @@ func Console(w io.Writer, s *records.Summary) error {
 // '{:<40} {:<10}', percentages as '{:<40} {:.1f}%'; the tiers only when some response split its hit
 // and something was cached, storage only when positive.
 func cacheSection(l *lineWriter, c *records.CacheReport) {
-	pct := func(label string, v float64) { l.line(pyLeft(label, 40) + " " + strconv.FormatFloat(v, 'f', 1, 64) + "%") }
+	pct := func(label string, v float64) {
+		l.line(pyLeft(label, 40) + " " + strconv.FormatFloat(v, 'f', 1, 64) + "%")
+	}
 	t := c.Tiers
 	tiers := t != nil && c.CachedTokens > 0
 	storage := "  Storage:"
