@@ -59,10 +59,12 @@ type cli struct {
 	DropAfter        int     `default:"-1" help:"Close the connection after N content events, mid-response. -1 = off."`
 	DropRate         float64 `default:"1" help:"Fraction of streamed requests that get the --drop-after fault."`
 
-	SpecAcceptLength float64       `default:"0" help:"Simulated speculative-decoding accept length, reported by /server_info and native meta_info. 0 = off."`
-	TrtAccumulate    bool          `help:"Triton generate_stream sends the accumulated text in each event (tensorrt_llm_bls accumulate_tokens) instead of the new text."`
-	MaxBodyBytes     int64         `default:"67108864" help:"Largest request body accepted; larger ones get 413."`
-	ShutdownTimeout  time.Duration `default:"10s" help:"On SIGINT/SIGTERM, how long in-flight requests may finish before they are cut."`
+	SpecAcceptLength  float64       `default:"0" help:"Simulated speculative-decoding accept length, reported by /server_info and native meta_info. 0 = off."`
+	TrtAccumulate     bool          `help:"Triton generate_stream sends the accumulated text in each event (tensorrt_llm_bls accumulate_tokens) instead of the new text."`
+	PrefixCache       bool          `help:"Simulate a prefix cache: a prompt sharing leading 64-byte blocks with earlier prompts has those tokens cached (prefill skips them; cached_tokens, usage.prompt_tokens_details and, with return_cached_tokens_details, sglext report them). POST /flush_cache clears it."`
+	PrefixCacheBlocks int           `default:"1048576" help:"With --prefix-cache: capacity in 64-byte blocks; a full cache is cleared."`
+	MaxBodyBytes      int64         `default:"67108864" help:"Largest request body accepted; larger ones get 413."`
+	ShutdownTimeout   time.Duration `default:"10s" help:"On SIGINT/SIGTERM, how long in-flight requests may finish before they are cut."`
 
 	Mimic        string        `enum:",llamacpp" default:"" help:"Imitate another server's OpenAI API: 'llamacpp' = llama.cpp's Python server (llama-cpp-python): no usage in streams, role-only first chat chunk, empty final chunk, ': ping' comments, UUID-only X-Request-Id, one request at a time unless --max-concurrency, completions default to 16 tokens, chat and max_tokens 0 run to --max-model-len (package sim, llamacpp.go)."`
 	PingInterval time.Duration `default:"15s" help:"With --mimic llamacpp: period of the ': ping - <time>' comment lines on event streams."`
@@ -95,6 +97,7 @@ func run(c *cli) error {
 		DropAfter: c.DropAfter, DropRate: c.DropRate,
 		SpecAcceptLength: c.SpecAcceptLength, TritonAccumulate: c.TrtAccumulate, MaxBodyBytes: c.MaxBodyBytes,
 		Mimic: c.Mimic, PingInterval: c.PingInterval,
+		PrefixCache: c.PrefixCache, PrefixCacheBlocks: c.PrefixCacheBlocks,
 	}
 	if c.Mimic != "" && c.PingInterval <= 0 {
 		return fmt.Errorf("--ping-interval: must be positive, got %v", c.PingInterval)
@@ -110,7 +113,7 @@ func run(c *cli) error {
 		name string
 		v    int64
 	}{{"--default-output-len", int64(c.DefaultOutputLen)}, {"--tokens-per-chunk", int64(c.TokensPerChunk)},
-		{"--max-model-len", int64(c.MaxModelLen)}, {"--max-body-bytes", c.MaxBodyBytes}, {"--fail-status", int64(c.FailStatus)}} {
+		{"--max-model-len", int64(c.MaxModelLen)}, {"--prefix-cache-blocks", int64(c.PrefixCacheBlocks)}, {"--max-body-bytes", c.MaxBodyBytes}, {"--fail-status", int64(c.FailStatus)}} {
 		if f.v == 0 {
 			return fmt.Errorf("%s: must not be 0", f.name)
 		}

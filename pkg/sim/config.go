@@ -96,6 +96,17 @@ type Config struct {
 	// the new text only (what the "ensemble" model sends).
 	TritonAccumulate bool
 
+	// PrefixCache simulates a prefix cache (see cache.go): a prompt whose leading blocks an earlier
+	// prompt had is prefilled only from the first uncached token (PrefillPerToken counts uncached
+	// tokens only), and responses report the hit: native meta_info.cached_tokens, OpenAI
+	// usage.prompt_tokens_details.cached_tokens, and with the request's
+	// return_cached_tokens_details the sglext member. Off, cached_tokens is always 0 and the
+	// OpenAI responses have neither member.
+	PrefixCache bool
+	// PrefixCacheBlocks is the capacity of the prefix cache in 64-byte blocks
+	// (DefaultPrefixCacheBlocks when zero); when full, the cache is cleared.
+	PrefixCacheBlocks int
+
 	// MaxBodyBytes limits request bodies (default 64 MiB); larger bodies get 413.
 	MaxBodyBytes int64
 
@@ -132,6 +143,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if c.PrefixCacheBlocks == 0 {
+		c.PrefixCacheBlocks = DefaultPrefixCacheBlocks
+	}
 	if c.Mimic == MimicLlamaCpp {
 		if c.PingInterval == 0 {
 			c.PingInterval = DefaultPingInterval
@@ -164,6 +178,7 @@ func (c Config) withDefaults() (Config, error) {
 	check(c.SpecAcceptLength == 0 || c.SpecAcceptLength >= 1 && !math.IsInf(c.SpecAcceptLength, 0), "spec-accept-length", "must be 0 (off) or a number >= 1, got %v", c.SpecAcceptLength)
 	check(c.MaxModelLen > 0, "max-model-len", "must be positive, got %d", c.MaxModelLen)
 	check(c.MaxBodyBytes > 0, "max-body-bytes", "must be positive, got %d", c.MaxBodyBytes)
+	check(c.PrefixCacheBlocks > 0, "prefix-cache-blocks", "must be positive, got %d", c.PrefixCacheBlocks)
 	check(c.Mimic == "" || c.Mimic == MimicLlamaCpp, "mimic", "must be empty or %q, got %q", MimicLlamaCpp, c.Mimic)
 	check(c.PingInterval >= 0, "ping-interval", "must not be negative, got %v", c.PingInterval)
 	check(c.Jitter.Frac >= 0 && c.Jitter.Frac <= 1 && c.Jitter.Dur >= 0, "jitter", "must be a fraction in [0, 1] or a non-negative duration, got %v", c.Jitter)

@@ -17,7 +17,8 @@
 // Information and control: GET /health and /health_generate (200, empty body); GET /v1/models and
 // /v1/models/<id>; GET /model_info and /get_model_info; GET /server_info and /get_server_info;
 // GET or POST /flush_cache, /reset_prefix_cache, /start_profile, /stop_profile (200 and SGLang's
-// plain-text reply; they do nothing). Unknown paths get 404 {"detail":"Not Found"}.
+// plain-text reply; they do nothing, except that the first two clear the simulated prefix cache,
+// see below). Unknown paths get 404 {"detail":"Not Found"}.
 //
 // # Requests
 //
@@ -46,7 +47,8 @@
 // # Timing
 //
 // A request is admitted when it gets a running slot (Config.MaxConcurrency, FIFO queue). Token i
-// (0-based) is due at admission + TTFT + PrefillPerToken·prompt_tokens + i·ITL, each latency
+// (0-based) is due at admission + TTFT + PrefillPerToken·(prompt_tokens − cached_tokens) + i·ITL
+// (cached_tokens is 0 without the prefix cache), each latency
 // perturbed by Jitter; deadlines are absolute, so lateness never accumulates. An event carrying
 // tokens [a, b) is written when token b−1 is due (TokensPerChunk tokens per event), then flushed
 // to the socket. Stream headers (200, Content-Type text/event-stream; charset=utf-8, chunked)
@@ -114,6 +116,29 @@
 // and vLLM do, and ends the stream; Config.DropAfter closes the connection without ending the
 // chunked body. Faults fire for a deterministic subset of requests (FailRate, StreamErrorRate,
 // DropRate drawn from Seed and seq) and apply to streamed responses only, except FailRate.
+//
+// # Prefix cache
+//
+// With Config.PrefixCache (bs-sim --prefix-cache; capacity Config.PrefixCacheBlocks, bs-sim
+// --prefix-cache-blocks, default 2^20 blocks) bs-sim simulates a prefix cache, so that a client's
+// cache report (bs-fire --cache-report) can be tested with real hits. Each prompt has a byte key
+// (the text; 4 bytes per token id; for chat, every message's role and text with separators; Triton
+// text_input) cut into 64-byte blocks named by a chain hash. A request's hit is the run of leading
+// blocks already cached, as a fraction of the key, times prompt_tokens, rounded down, and at most
+// prompt_tokens − 1; the request's blocks are cached at once, so an identical prompt that follows
+// hits. A full cache is cleared; /flush_cache and /reset_prefix_cache clear it. Lookups happen once
+// per request in the order requests reach them (after the body is parsed, before the slot queue).
+// The details are in cache.go.
+//
+// The hit shortens the prefill (see Timing) and is reported: native meta_info.cached_tokens (0
+// without the flag); OpenAI usage gains "prompt_tokens_details":{"cached_tokens":N} after
+// completion_tokens (as SGLang with --enable-cache-report, and vLLM, send it), wherever usage is
+// sent; and when an OpenAI request sets "return_cached_tokens_details": true, SGLang's
+// "sglext":{"cached_tokens_details":{"device":N,"host":0}} member follows usage in the
+// non-streamed body and in the usage-only chunk of a stream, or, in a stream without
+// stream_options.include_usage, ends the chunk carrying the last token. bs-sim has one cache tier:
+// every hit is on the device. The truth log records the hit as cached_tokens. Without the flag the
+// responses are unchanged: cached_tokens 0, neither member.
 //
 // # Mimicking llama.cpp
 //

@@ -49,8 +49,30 @@ func (g *gen) appendUsage(b []byte, c int) []byte {
 	b = appendInt(b, g.p.promptTokens+c)
 	b = append(b, `,"completion_tokens":`...)
 	b = appendInt(b, c)
+	if g.s.cache != nil {
+		// SGLang (with --enable-cache-report) and vLLM report the prefix-cache hit here.
+		b = append(b, `,"prompt_tokens_details":{"cached_tokens":`...)
+		b = appendInt(b, g.cached)
+		b = append(b, '}')
+	}
 	return append(b, '}')
 }
+
+// appendSGLExt appends SGLang's `,"sglext":{"cached_tokens_details":{...}}` member when the
+// prefix cache is simulated and the request asked for it (return_cached_tokens_details). bs-sim
+// has one tier: every hit is on the device.
+func (g *gen) appendSGLExt(b []byte) []byte {
+	if g.s.cache == nil || !g.p.cacheDetails {
+		return b
+	}
+	b = append(b, `,"sglext":{"cached_tokens_details":{"device":`...)
+	b = appendInt(b, g.cached)
+	return append(b, `,"host":0}}`...)
+}
+
+// sglextOnLast reports whether the sglext member goes on the final content event of a stream:
+// when no usage-only chunk follows it (without stream_options.include_usage).
+func (g *gen) sglextOnLast(final bool) bool { return final && !g.p.includeUsage }
 
 // appendOAIHead appends the fields every OpenAI object starts with, up to and including `"choices":`.
 func (g *gen) appendOAIHead(b []byte, object string) []byte {
@@ -93,6 +115,9 @@ func (g *gen) appendEvent(b, delta []byte, first, final bool) []byte {
 		b = g.appendOAIFinish(b, final)
 		b = append(b, `,"stop_reason":null}]`...)
 		b = g.appendChunkUsage(b)
+		if g.sglextOnLast(final) {
+			b = g.appendSGLExt(b)
+		}
 		b = append(b, '}')
 	case kindChat:
 		if first {
@@ -118,6 +143,9 @@ func (g *gen) appendEvent(b, delta []byte, first, final bool) []byte {
 		}
 		b = append(b, "}]"...)
 		b = g.appendChunkUsage(b)
+		if g.sglextOnLast(final) {
+			b = g.appendSGLExt(b)
+		}
 		b = append(b, '}')
 	case kindTriton:
 		b = append(b, sseData...)
@@ -147,6 +175,7 @@ func (g *gen) appendTrailer(b []byte) []byte {
 			b = g.appendOAIHead(b, obj)
 			b = append(b, `[],"usage":`...)
 			b = g.appendUsage(b, g.sent)
+			b = g.appendSGLExt(b)
 			b = append(b, '}')
 			b = append(b, sseEnd...)
 		}
@@ -182,7 +211,8 @@ func (g *gen) appendNativeBody(b []byte, final bool) []byte {
 	b = appendInt(b, g.p.promptTokens)
 	b = append(b, `,"weight_version":"default","completion_tokens":`...)
 	b = appendInt(b, g.sent)
-	b = append(b, `,"cached_tokens":0`...)
+	b = append(b, `,"cached_tokens":`...)
+	b = appendInt(b, g.cached) // 0 without Config.PrefixCache
 	if final {
 		b = append(b, `,"e2e_latency":`...)
 		b = appendFloat(b, time.Since(g.received).Seconds())
@@ -245,6 +275,7 @@ func (g *gen) appendFullBody(b []byte) []byte {
 	b = g.appendOAIFinish(b, true)
 	b = append(b, `,"stop_reason":null}],"usage":`...)
 	b = g.appendUsage(b, g.sent)
+	b = g.appendSGLExt(b)
 	return append(b, '}')
 }
 

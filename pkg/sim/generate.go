@@ -22,6 +22,7 @@ type gen struct {
 	p         genParams
 	total     int  // tokens to send
 	stop      bool // the last token is a simulated EOS (finish reason "stop")
+	cached    int  // prompt tokens found in the prefix cache (Config.PrefixCache)
 
 	t0      time.Time     // admission: the timeline origin
 	offIdx  int           // index of the last token placed on the timeline (-1: none)
@@ -75,7 +76,7 @@ func (g *gen) plan() {
 			g.total, g.stop = k, true
 		}
 	}
-	g.ttftDur = g.s.cfg.TTFT + time.Duration(g.p.promptTokens)*g.s.cfg.PrefillPerToken
+	g.ttftDur = g.s.cfg.TTFT + time.Duration(g.p.promptTokens-g.cached)*g.s.cfg.PrefillPerToken
 	g.offIdx = -1
 }
 

@@ -151,13 +151,14 @@ func (ts *testServer) do(method, path, body string, headers ...string) response 
 }
 
 var (
-	createdRE = regexp.MustCompile(`"created":\d+`)
+	// The llama.cpp mimic writes Python's `"created": N`; the space is kept.
+	createdRE = regexp.MustCompile(`"created":( ?)\d+`)
 	e2eRE     = regexp.MustCompile(`"e2e_latency":[0-9.e-]+`)
 )
 
 // normalize replaces the time-dependent fields of a response with fixed placeholders.
 func normalize(s string) string {
-	s = createdRE.ReplaceAllString(s, `"created":T`)
+	s = createdRE.ReplaceAllString(s, `"created":${1}T`)
 	return e2eRE.ReplaceAllString(s, `"e2e_latency":E`)
 }
 

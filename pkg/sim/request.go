@@ -2,6 +2,7 @@ package sim
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -35,6 +36,11 @@ type genParams struct {
 	continuousUsage bool
 	model           string // OpenAI "model", echoed back; "" means the served name
 	rid             string // native "rid"
+	// key is the prompt's prefix-cache key (see cache.go): always for text prompts (it is the
+	// text), for token-id and chat prompts only when promptCounter.keys is set.
+	key string
+	// cacheDetails is OpenAI's return_cached_tokens_details (SGLang): add sglext to the response.
+	cacheDetails bool
 	// oaiMaxTokens is the OpenAI max_tokens field alone (unset when absent or null) and
 	// oaiMaxTokensNull tells that it was JSON null; the llama.cpp mimic reads them (see llamacpp.go).
 	oaiMaxTokens     int
@@ -100,8 +106,12 @@ type streamOptions struct {
 	ContinuousUsageStats bool `json:"continuous_usage_stats"`
 }
 
-// promptCounter estimates prompt tokens from text.
-type promptCounter struct{ charsPerToken float64 }
+// promptCounter estimates prompt tokens from text. With keys set, the parsers also build each
+// prompt's prefix-cache key (genParams.key), which costs a copy for token-id and chat prompts.
+type promptCounter struct {
+	charsPerToken float64
+	keys          bool
+}
 
 // count returns the estimated token count of s: ceil(runes/charsPerToken) when charsPerToken is
 // set, else the number of whitespace-separated words.
@@ -124,17 +134,26 @@ func (pc promptCounter) count(s string) int {
 	return n
 }
 
-// tokenIDCount returns the length of a JSON list of integers, or an error naming field.
-func tokenIDCount(raw json.RawMessage, field string) (int, error) {
+// idsKey returns the prefix-cache key of a token-id prompt: 4 bytes (little-endian) per id.
+func idsKey(ids []int64) string {
+	b := make([]byte, 0, 4*len(ids))
+	for _, id := range ids {
+		b = binary.LittleEndian.AppendUint32(b, uint32(id))
+	}
+	return string(b)
+}
+
+// tokenIDs returns a JSON list of integers, or an error naming field.
+func tokenIDs(raw json.RawMessage, field string) ([]int64, error) {
 	var ids []int64
 	if err := json.Unmarshal(raw, &ids); err != nil {
 		var nested [][]int64
 		if json.Unmarshal(raw, &nested) == nil {
-			return 0, badf("field %q: batched token-id lists are not supported by bs-sim; send one prompt per request", field)
+			return nil, badf("field %q: batched token-id lists are not supported by bs-sim; send one prompt per request", field)
 		}
-		return 0, badf("field %q: expected a list of integer token ids", field)
+		return nil, badf("field %q: expected a list of integer token ids", field)
 	}
-	return len(ids), nil
+	return ids, nil
 }
 
 // parseNative reads an SGLang /generate body.
@@ -161,12 +180,16 @@ func parseNative(body []byte, pc promptCounter) (genParams, error) {
 			return p, badf("field \"text\": expected a string")
 		}
 		p.promptTokens = pc.count(s)
+		p.key = s
 	case !isNull(req.InputIDs):
-		n, err := tokenIDCount(req.InputIDs, "input_ids")
+		ids, err := tokenIDs(req.InputIDs, "input_ids")
 		if err != nil {
 			return p, err
 		}
-		p.promptTokens = n
+		p.promptTokens = len(ids)
+		if pc.keys {
+			p.key = idsKey(ids)
+		}
 	default:
 		return p, badf("Either text, input_ids or input_embeds should be provided.")
 	}
@@ -226,6 +249,8 @@ type openAICommon struct {
 	IgnoreEOS     bool           `json:"ignore_eos"`
 	Stream        bool           `json:"stream"`
 	StreamOptions *streamOptions `json:"stream_options"`
+	// ReturnCachedTokensDetails is SGLang's request for the cache hit by tier (sglext).
+	ReturnCachedTokensDetails bool `json:"return_cached_tokens_details"`
 }
 
 func (c *openAICommon) params() genParams {
@@ -235,6 +260,8 @@ func (c *openAICommon) params() genParams {
 		minTokens: intOr(c.MinTokens, 0),
 		ignoreEOS: c.IgnoreEOS,
 		stream:    c.Stream,
+
+		cacheDetails: c.ReturnCachedTokensDetails,
 
 		oaiMaxTokens:     intOr(c.MaxTokens, unset),
 		oaiMaxTokensNull: c.MaxTokens.null,
@@ -262,6 +289,7 @@ func parseCompletions(body []byte, pc promptCounter) (genParams, error) {
 	var s string
 	if json.Unmarshal(req.Prompt, &s) == nil {
 		p.promptTokens = pc.count(s)
+		p.key = s
 		return p, nil
 	}
 	var ss []string
@@ -270,13 +298,17 @@ func parseCompletions(body []byte, pc promptCounter) (genParams, error) {
 			return p, badf("field \"prompt\": a list of %d prompts (batch request) is not supported by bs-sim; send one prompt per request", len(ss))
 		}
 		p.promptTokens = pc.count(ss[0])
+		p.key = ss[0]
 		return p, nil
 	}
-	n, err := tokenIDCount(req.Prompt, "prompt")
+	ids, err := tokenIDs(req.Prompt, "prompt")
 	if err != nil {
 		return p, badf("field \"prompt\": expected a string, a list of one string or a list of token ids")
 	}
-	p.promptTokens = n
+	p.promptTokens = len(ids)
+	if pc.keys {
+		p.key = idsKey(ids)
+	}
 	return p, nil
 }
 
@@ -301,13 +333,25 @@ func parseChat(body []byte, pc promptCounter) (genParams, error) {
 	if len(req.Messages) == 0 {
 		return p, badf("field \"messages\": at least one message is required")
 	}
+	// The cache key: per message, role 0x00, then each text (or image_url JSON) and 0x00, then 0x01.
+	var key []byte
+	addKey := func(parts ...string) {
+		if pc.keys {
+			for _, s := range parts {
+				key = append(key, s...)
+			}
+		}
+	}
 	for i, m := range req.Messages {
+		addKey(m.Role, "\x00")
 		if isNull(m.Content) {
+			addKey("\x01")
 			continue
 		}
 		var s string
 		if json.Unmarshal(m.Content, &s) == nil {
 			p.promptTokens += pc.count(s)
+			addKey(s, "\x00\x01")
 			continue
 		}
 		var parts []struct {
@@ -322,13 +366,17 @@ func parseChat(body []byte, pc promptCounter) (genParams, error) {
 			switch part.Type {
 			case "text":
 				p.promptTokens += pc.count(part.Text)
+				addKey(part.Text, "\x00")
 			case "image_url":
 				if isNull(part.ImageURL) {
 					return p, badf("field \"messages[%d].content[%d].image_url\": required for an image_url part", i, j)
 				}
+				addKey(string(part.ImageURL), "\x00")
 			}
 		}
+		addKey("\x01")
 	}
+	p.key = string(key)
 	return p, nil
 }
 
@@ -366,6 +414,7 @@ func parseTriton(body []byte, pc promptCounter, streamEndpoint bool) (genParams,
 	}
 	p := genParams{
 		promptTokens: pc.count(*req.TextInput),
+		key:          *req.TextInput,
 		maxTokens:    intOr(pick(req.MaxTokens, nested.MaxTokens), unset),
 		minTokens:    intOr(pick(req.MinLength, nested.MinLength), 0),
 		stream:       streamEndpoint,

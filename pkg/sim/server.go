@@ -21,6 +21,7 @@ type Server struct {
 	cfg      Config
 	llama    bool // cfg.Mimic == MimicLlamaCpp
 	pc       promptCounter
+	cache    *prefixCache // nil without Config.PrefixCache
 	slots    slots
 	seq      atomic.Uint64 // generation requests received
 	epoch    time.Time     // server start; carries a monotonic reading
@@ -50,7 +51,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		cfg:     cfg,
 		llama:   cfg.Mimic == MimicLlamaCpp,
-		pc:      promptCounter{charsPerToken: cfg.CharsPerToken},
+		pc:      promptCounter{charsPerToken: cfg.CharsPerToken, keys: cfg.PrefixCache},
 		slots:   slots{limit: cfg.MaxConcurrency},
 		epoch:   now,
 		epochNS: now.UnixNano(),
@@ -58,6 +59,9 @@ func New(cfg Config) (*Server, error) {
 		quit:    make(chan struct{}),
 	}
 	s.quitCtx, s.quitNow = context.WithCancel(context.Background())
+	if cfg.PrefixCache {
+		s.cache = newPrefixCache(cfg.PrefixCacheBlocks)
+	}
 	if cfg.TruthLog != nil {
 		s.truth = newJSONLWriter(cfg.TruthLog)
 	}
@@ -360,7 +364,6 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, body []byte, e
 		p.maxTokens = s.cfg.DefaultOutputLen
 	}
 	g.p = p
-	g.plan()
 
 	if p.rid != "" {
 		id = p.rid
@@ -388,6 +391,13 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, body []byte, e
 	if s.cfg.FailRate > 0 && unit(s.cfg.Seed, g.seq, saltFail, 0) < s.cfg.FailRate {
 		return fail(s.cfg.FailStatus, "simulated failure (bs-sim --fail-rate)", OutcomeFailed)
 	}
+	if s.cache != nil {
+		// Once per request, before it queues: the hit depends on the requests that reached this
+		// point before it, and the request's own blocks are cached for those that follow.
+		g.cached = s.cache.lookup(p.key, p.promptTokens)
+		rec.CachedTokens = g.cached
+	}
+	g.plan()
 
 	rc := http.NewResponseController(w)
 	ctx := r.Context()
@@ -479,6 +489,9 @@ func (s *Server) serveInfo(w http.ResponseWriter, r *http.Request) {
 			methodNotAllowed(w, "GET, POST")
 			return
 		}
+		if s.cache != nil && (path == "/flush_cache" || path == "/reset_prefix_cache") {
+			s.cache.flush()
+		}
 		writeText(w, http.StatusOK, text)
 		return
 	}
@@ -497,7 +510,9 @@ func (s *Server) serveInfo(w http.ResponseWriter, r *http.Request) {
 }
 
 // plainEndpoints are the cache and profiler endpoints, which answer GET or POST with 200 and the
-// plain text SGLang sends (vLLM's /reset_prefix_cache sends an empty body). They do nothing.
+// plain text SGLang sends (vLLM's /reset_prefix_cache sends an empty body). With Config.PrefixCache
+// /flush_cache and /reset_prefix_cache clear the simulated cache (even with requests running,
+// unlike SGLang); otherwise they do nothing.
 var plainEndpoints = map[string]string{
 	"/flush_cache":        "Cache flushed.\nPlease check backend logs for more details. (When there are running or waiting requests, the operation will not be performed.)\n",
 	"/reset_prefix_cache": "",

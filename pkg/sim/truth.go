@@ -74,6 +74,10 @@ type TruthRecord struct {
 	PromptTokens int `json:"prompt_tokens"`
 	// CompletionTokens is the number of tokens actually sent.
 	CompletionTokens int `json:"completion_tokens"`
+	// CachedTokens is the number of prompt tokens the simulated prefix cache held (bs-sim
+	// --prefix-cache; absent when 0 or without it): the value the response reported, and the
+	// tokens PrefillPerToken did not apply to.
+	CachedTokens int `json:"cached_tokens,omitempty"`
 	// MaxTokens is the maximum the request asked for (or the default).
 	MaxTokens int `json:"max_tokens"`
 	// FinishReason is "length" or "stop" when the response completed.

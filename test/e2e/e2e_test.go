@@ -145,13 +145,7 @@ func TestPipelineAgainstTruth(t *testing.T) {
   | tee >(cat > %[7]q) \
   | %[1]s/bs-stat --tokenizer %[2]q -q \
   | %[1]s/bs-report`, binDir, tok, n, in, out, url, events)
-	cmd := exec.Command("bash", "-c", pipeline)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("pipeline: %v\nstderr:\n%s", err, stderr.String())
-	}
-	console := stdout.String()
+	console := runPipeline(t, pipeline)
 
 	waitFile(t, events)
 	evs, reader := readEvents(t, events)
@@ -272,4 +266,121 @@ func checkGolden(t *testing.T, name, got string) {
 	if got != string(want) {
 		t.Errorf("console block differs from %s:\n--- got\n%s\n--- want\n%s", path, got, want)
 	}
+}
+
+// TestPrefixCacheAgainstTruth runs bs-fire --cache-report against bs-sim --prefix-cache on a
+// generated-shared-prefix workload (2 groups of 4 prompts sharing a 256-token system prompt) and
+// checks the cached tokens at every stage against bs-sim's truth log: each event's cached_tokens
+// (and, on the OpenAI chat endpoint, sglext's device tier) equals what bs-sim reported for that
+// request, bs-stat's totals are the truth log's sums, and bs-report prints them in the "Cache Hit
+// Details" section.
+//
+// bs-sim looks requests up in its cache one at a time and caches a prompt's blocks at lookup, so
+// whatever the concurrency, exactly the first request of each group misses and the 3 others hit.
+func TestPrefixCacheAgainstTruth(t *testing.T) {
+	tok := testutil.Tokenizer(t, "qwen3")
+	for _, backend := range []string{"sglang-oai-chat", "sglang"} {
+		t.Run(backend, func(t *testing.T) {
+			dir := t.TempDir()
+			truth := filepath.Join(dir, "truth.jsonl")
+			url, stopSim := startSim(t, "--ttft", "1ms", "--itl", "1ms", "--prefix-cache", "--truth-log", truth)
+
+			const groups, perGroup = 2, 4
+			events, summary := filepath.Join(dir, "events.jsonl"), filepath.Join(dir, "summary.jsonl")
+			pipeline := fmt.Sprintf(`set -o pipefail
+%[1]s/bs-gen --dataset-name generated-shared-prefix --tokenizer %[2]q --gsp-num-groups %[3]d \
+    --gsp-prompts-per-group %[4]d --gsp-system-prompt-len 256 --gsp-question-len 32 --gsp-output-len 4 --seed 3 -q \
+  | %[1]s/bs-fire --backend %[5]s --base-url %[6]s --cache-report --max-concurrency 4 --warmup-requests 0 -q \
+  | tee %[7]q \
+  | %[1]s/bs-stat --tokenizer %[2]q -q \
+  | tee %[8]q \
+  | %[1]s/bs-report`, binDir, tok, groups, perGroup, backend, url, events, summary)
+			console := runPipeline(t, pipeline)
+			evs, _ := readEvents(t, events)
+			stopSim()
+			tr := readTruth(t, truth)
+			const n = groups * perGroup
+			if len(evs) != n || len(tr) != n {
+				t.Fatalf("events written %d, requests bs-sim received %d, want %d each", len(evs), len(tr), n)
+			}
+
+			var cached, prompt, hits int
+			for _, e := range evs {
+				r, ok := tr[e.RequestID]
+				if !ok || !e.OK {
+					t.Fatalf("event %s: ok %v (%s %s), in the truth log %v", e.RequestID, e.OK, e.ErrorKind, e.Error, ok)
+				}
+				if e.CachedTokens == nil || *e.CachedTokens != r.CachedTokens {
+					t.Errorf("%s: bs-fire recorded cached_tokens %v, bs-sim reported %d", e.RequestID, fmtPtr(e.CachedTokens), r.CachedTokens)
+				}
+				if backend == "sglang-oai-chat" {
+					// --cache-report asked for sglext's tiers: bs-sim puts every hit on the device.
+					if d := e.CachedDetails; d == nil || d.Device != r.CachedTokens || d.Host != 0 || d.Storage != 0 {
+						t.Errorf("%s: cached_tokens_details %+v, want device %d", e.RequestID, d, r.CachedTokens)
+					}
+				}
+				cached += r.CachedTokens
+				prompt += r.PromptTokens
+				if r.CachedTokens > 0 {
+					hits++
+				}
+			}
+			if hits != n-groups {
+				t.Errorf("%d requests hit the cache, want %d (all but the first of each group)", hits, n-groups)
+			}
+
+			s := readSummary(t, summary)
+			c := s.Cache
+			if c == nil || c.CachedTokens != cached || c.PromptTokens != prompt || c.HitRate <= 0 ||
+				c.HitRate != float64(cached)/float64(prompt) {
+				t.Fatalf("summary cache %+v, want %d cached of %d prompt tokens (truth log)", c, cached, prompt)
+			}
+
+			start := strings.Index(console, "Cache Hit Details")
+			if start < 0 {
+				t.Fatalf("no Cache Hit Details section in the console block:\n%s", console)
+			}
+			section := console[start:]
+			section = section[:strings.Index(section, "=====")]
+			for _, want := range []string{
+				fmt.Sprintf("%-40s %-10d\n", "Total prompt tokens:", prompt),
+				fmt.Sprintf("%-40s %-10d\n", "Total cached tokens:", cached),
+				fmt.Sprintf("%-40s %.1f%%\n", "Cache hit rate:", float64(cached)/float64(prompt)*100),
+			} {
+				if !strings.Contains(section, want) {
+					t.Errorf("Cache Hit Details section lacks %q:\n%s", want, section)
+				}
+			}
+		})
+	}
+}
+
+func fmtPtr(p *int) string {
+	if p == nil {
+		return "none"
+	}
+	return strconv.Itoa(*p)
+}
+
+func readSummary(t *testing.T, path string) records.Summary {
+	t.Helper()
+	rd := records.NewReader[records.Summary](records.StreamSummary, path)
+	var s records.Summary
+	if err := rd.Next(&s); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return s
+}
+
+// runPipeline runs a bash pipeline (with pipefail set by the caller) and returns its standard output;
+// a failure stops the test with the pipeline's standard error.
+func runPipeline(t *testing.T, pipeline string) string {
+	t.Helper()
+	cmd := exec.Command("bash", "-c", pipeline)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("pipeline: %v\nstderr:\n%s", err, stderr.String())
+	}
+	return stdout.String()
 }
