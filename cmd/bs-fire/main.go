@@ -343,6 +343,9 @@ func fireRun(c *cli, args []string, interrupts chan struct{}) (int, error) {
 		Temperature: c.Temperature, TopP: c.TopP, ReturnLogprob: c.ReturnLogprob, TopLogprobsNum: c.TopLogprobsNum,
 		TokenIDsLogprob: c.TokenIDsLogprob, LogprobStartLen: c.LogprobStartLen, ReturnRoutedExperts: c.ReturnRoutedExperts,
 		RecordText: c.RecordText, Compat: c.Compat,
+		// Only multi-turn rounds use the answers (for the next round's history): other requests
+		// need not keep the generated text.
+		NoText: true,
 	})
 	if err != nil {
 		endPre()

@@ -39,6 +39,11 @@ type Options struct {
 	ReturnRoutedExperts bool
 	// RecordText keeps the generated text and each chunk's text in the event.
 	RecordText bool
+	// NoText says the caller uses the generated text Send returns only for multi-turn rounds (msgs
+	// given): for other requests without RecordText, Send returns "" and a stream keeps no copy of
+	// the text (the native protocol's cumulative text is ~2.5 KiB per stream at 256 tokens).
+	// Escapes are still checked: a response whose text does not decode fails the same way.
+	NoText bool
 	// Compat is "" (bs behaviour) or "sglang" (send exactly what the reference sends; see docs/compat.md).
 	Compat string
 }

@@ -376,6 +376,23 @@ func appendValidUTF8(dst, s []byte) []byte {
 	return dst
 }
 
+// escapesOK reports whether every escape in a raw JSON string (without quotes) is valid: whether
+// unescapeAppend would succeed, without building the text.
+func escapesOK(raw []byte) bool {
+	var tmp [utf8.UTFMax]byte
+	for {
+		j := bytes.IndexByte(raw, '\\')
+		if j < 0 {
+			return true
+		}
+		_, n, ok := jsonscan.AppendEscape(tmp[:0], raw, j)
+		if !ok {
+			return false
+		}
+		raw = raw[n:]
+	}
+}
+
 // unescapeString returns the text of a raw JSON string as a Go string.
 func unescapeString(raw []byte) (string, bool) {
 	if bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {

@@ -35,6 +35,8 @@ type parser struct {
 	promptTok, complTok, cached, verify     int
 	hasPrompt, hasCompl, hasCached, hasVerf bool
 	cachedExt                               bool // cached came from sglext
+	rawBad                                  bool // noText: the latest native text would not decode
+	noText                                  bool // keep no text (reqState.noText)
 	tiers                                   records.CacheTiers
 	hasTiers                                bool // the server split the cached tokens by tier
 	specAccept                              float64
@@ -460,6 +462,9 @@ func wordAt(w []uint32, i int) (int64, int) {
 
 // appendText appends the decoded raw JSON string s to the request's text.
 func (ps *parser) appendText(s []byte) bool {
+	if ps.noText {
+		return escapesOK(s)
+	}
 	var ok bool
 	ps.st.text, ok = unescapeAppend(ps.st.text, s)
 	return ok
@@ -776,8 +781,13 @@ func (ps *parser) nativeChunk(d []byte, t int64, whole bool) bool {
 	if !counted && !whole {
 		return false
 	}
-	// Keep the raw text of the latest chunk (it is cumulative); decode it only at the end.
-	ps.st.raw = append(ps.st.raw[:0], text...)
+	// Keep the raw text of the latest chunk (it is cumulative); decode it only at the end. Without
+	// text (NoText), only whether the latest one would decode.
+	if ps.noText {
+		ps.rawBad = !escapesOK(text)
+	} else {
+		ps.st.raw = append(ps.st.raw[:0], text...)
+	}
 	var chunkText []byte
 	if ps.b.opts.RecordText {
 		dec, ok := unescapeAppend(ps.st.dec[:0], text)
@@ -1220,9 +1230,14 @@ func (ps *parser) finish() string {
 	}
 	var text string
 	if ps.b.spec.kind == kindNative {
-		if ps.b.opts.RecordText {
+		switch {
+		case ps.b.opts.RecordText:
 			text = string(ps.st.text)
-		} else {
+		case ps.noText:
+			if ps.rawBad {
+				ps.setFail(records.ErrDecode, "undecodable text in the response")
+			}
+		default:
 			s, ok := unescapeString(ps.st.raw)
 			if !ok {
 				ps.setFail(records.ErrDecode, "undecodable text in the response")

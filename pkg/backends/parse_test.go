@@ -206,6 +206,7 @@ func parseWith(t *testing.T, backendName string, mod func(*Options), wire string
 	}
 	st := statePool.Get().(*reqState)
 	defer putState(st)
+	st.noText = opts.NoText && !opts.RecordText // as Send sets it for a single-turn request
 	ev := &records.Event{OutputLen: 16, SentNS: 5}
 	clock := int64(5)
 	now := func() int64 { clock += 10; return clock }
@@ -221,22 +222,51 @@ func parseWith(t *testing.T, backendName string, mod func(*Options), wire string
 // whole reads and with 1-byte reads, with and without --record-text.
 func TestParseExact(t *testing.T) {
 	for _, c := range parseCases() {
-		for _, rt := range []bool{false, true} {
+		for _, mode := range []string{"text", "notext", "recordtext"} {
+			rt := mode == "recordtext"
 			for _, oneByte := range []bool{false, true} {
-				t.Run(fmt.Sprintf("%s/text=%v/1byte=%v", c.name, rt, oneByte), func(t *testing.T) {
+				t.Run(fmt.Sprintf("%s/%s/1byte=%v", c.name, mode, oneByte), func(t *testing.T) {
 					mod := func(o *Options) {
 						if c.mod != nil {
 							c.mod(o)
 						}
 						o.RecordText = rt
+						o.NoText = mode == "notext"
 					}
 					var wrap func(io.Reader) io.Reader
 					if oneByte {
 						wrap = iotest.OneByteReader
 					}
 					ev, text := parseWith(t, c.backend, mod, c.wire, c.stream, wrap)
-					c.want.check(t, ev, text, true, rt)
+					w := c.want
+					if mode == "notext" && w.errKind == "" {
+						w.text = "" // everything else is the same without the text
+					}
+					w.check(t, ev, text, true, rt)
 				})
+			}
+		}
+	}
+}
+
+// Without the text (NoText), a native stream still fails when its final cumulative text does not
+// decode, and only then: an earlier chunk's bad escape is replaced by the next chunk's text.
+func TestNoTextStillChecksEscapes(t *testing.T) {
+	chunk := func(text string, n int) string {
+		return fmt.Sprintf("data: {\"text\":\"%s\",\"meta_info\":{\"id\":\"x\",\"completion_tokens\":%d}}\n\n", text, n)
+	}
+	for _, c := range []struct {
+		name, wire string
+		fails      bool
+	}{
+		{"good", chunk(`a`, 1) + chunk(`a\u00e9`, 2) + "data: [DONE]\n\n", false},
+		{"bad then good", chunk(`a\q`, 1) + chunk(`ab`, 2) + "data: [DONE]\n\n", false},
+		{"bad at the end", chunk(`a`, 1) + chunk(`a\u12`, 2) + "data: [DONE]\n\n", true},
+	} {
+		for _, noText := range []bool{false, true} {
+			ev, _ := parseWith(t, "sglang", func(o *Options) { o.NoText = noText }, c.wire, true, nil)
+			if failed := ev.ErrorKind == records.ErrDecode; failed != c.fails || (!c.fails && !ev.OK) {
+				t.Errorf("%s (NoText %v): ok %v, error %s %q; want failure %v", c.name, noText, ev.OK, ev.ErrorKind, ev.Error, c.fails)
 			}
 		}
 	}

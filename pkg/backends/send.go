@@ -36,6 +36,9 @@ type reqState struct {
 	dec  []byte     // native --record-text: decoded cumulative text of the current chunk
 	gaps []uint32   // chunk times while streaming (see parser.chunk)
 	toks []uint32   // chunk token counts while streaming
+	// noText: the caller does not need this request's text (Options.NoText, a single-turn request
+	// without --record-text); set by Send before parse.
+	noText bool
 }
 
 var statePool = sync.Pool{New: func() any {
@@ -169,12 +172,14 @@ func (b *backend) Send(ctx context.Context, c *http.Client, p *records.Prompt, m
 	case !stream && strings.HasPrefix(ct, "text/event-stream"):
 		stream = true // a server that streams although it was asked not to
 	}
+	st.noText = b.opts.NoText && msgs == nil && !b.opts.RecordText
 	return b.parse(ctx, st, ev, resp.Body, stream, now)
 }
 
 // parse reads a 2xx response body into ev and returns the generated text. now stamps each line.
 func (b *backend) parse(ctx context.Context, st *reqState, ev *records.Event, body io.Reader, stream bool, now func() int64) string {
-	ps := parser{b: b, st: st, ev: ev, lastChunk: ev.SentNS, tokensOK: true}
+	ps := parser{b: b, st: st, ev: ev, lastChunk: ev.SentNS, tokensOK: true, noText: st.noText}
+	st.noText = false // the pooled state starts the next request without it
 	st.text = st.text[:0]
 	st.raw = st.raw[:0]
 	st.gaps, st.toks = st.gaps[:0], st.toks[:0]

@@ -215,6 +215,7 @@ func TestSimMultiTurn(t *testing.T) {
 		s := startSim(t, sim.Config{Seed: 3})
 		opts := baseOpts()
 		opts.BaseURL = s.hs.URL
+		opts.NoText = true // as bs-fire runs: multi-turn rounds still get their replies
 		if compat {
 			opts.Compat = CompatSGLang
 		}
@@ -229,11 +230,19 @@ func TestSimMultiTurn(t *testing.T) {
 			if !ev.OK || ev.UsageCompletionTokens == nil || *ev.UsageCompletionTokens != 3 {
 				t.Fatalf("round %d: %+v", round, ev)
 			}
+			if reply == "" {
+				t.Fatalf("round %d: no reply text with NoText (multi-turn rounds need it)", round)
+			}
 			replies = append(replies, reply)
 			hist = append(hist, records.TextMessage("assistant", reply))
 		}
+		// A single-turn request with NoText returns no text (the stream kept none) and still succeeds.
+		ev := &records.Event{RequestID: "single"}
+		if text := be.Send(context.Background(), nil, &records.Prompt{ID: 2, Text: "a b", OutputLen: 3}, nil, ev, time.Now()); text != "" || !ev.OK {
+			t.Fatalf("single-turn with NoText: text %q, event %+v", text, ev)
+		}
 		_, bodies := s.logs()
-		if len(bodies) != 2 {
+		if len(bodies) != 3 {
 			t.Fatalf("%d bodies", len(bodies))
 		}
 		second := bodies[1].Body
