@@ -1,71 +1,15 @@
 package backends
 
 // JSON encoding for request bodies: compact output, keys in the order the reference builds its
-// dicts, no HTML escaping (prompts full of <|im_start|> stay readable), and floats written the way
-// Python writes them (0.0, 1.0, 1e-06) so that bodies read like the reference's.
+// dicts, strings as jsonscan.AppendString writes them (no HTML escaping: prompts full of
+// <|im_start|> stay readable), and floats written the way Python writes them (0.0, 1.0, 1e-06) so
+// that bodies read like the reference's.
 
 import (
 	"errors"
 	"math"
 	"strconv"
-	"unicode/utf8"
 )
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string. Control characters, quotes and backslashes are
-// escaped; invalid UTF-8 becomes U+FFFD (as encoding/json does); U+2028/U+2029 are escaped.
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && n == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += n
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += n
-			start = i
-			continue
-		}
-		i += n
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
 
 var errNonFinite = errors.New("NaN and infinite numbers cannot be sent in JSON")
 

@@ -3,6 +3,8 @@ package backends
 import (
 	"fmt"
 	"strconv"
+
+	"github.com/bsbench/bs/pkg/internal/jsonscan"
 )
 
 // member is one key of an ordered JSON object. Its value is v[off:end] of the owning object's arena,
@@ -67,7 +69,7 @@ func (o *object) setRaw(key string, v []byte) {
 
 func (o *object) setString(key, s string) {
 	off := o.begin()
-	o.arena = appendJSONString(o.arena, s)
+	o.arena = jsonscan.AppendString(o.arena, s)
 	o.commit(key, off)
 }
 
@@ -103,7 +105,7 @@ func (o *object) setStrings(key string, list []string) {
 		if i > 0 {
 			o.arena = append(o.arena, ',')
 		}
-		o.arena = appendJSONString(o.arena, s)
+		o.arena = jsonscan.AppendString(o.arena, s)
 	}
 	o.arena = append(o.arena, ']')
 	o.commit(key, off)
@@ -174,20 +176,20 @@ func (o *object) appendTo(dst []byte) []byte {
 			dst = append(dst, ',')
 		}
 		first = false
-		dst = appendJSONString(dst, m.key)
+		dst = jsonscan.AppendString(dst, m.key)
 		dst = append(dst, ':')
 		dst = append(dst, o.arena[m.off:m.end]...)
 	}
 	return append(dst, '}')
 }
 
-// jsonStringLen is the length of appendJSONString(nil, s) for the keys we write; it is exact.
+// jsonStringLen is the length of jsonscan.AppendString(nil, s) for the keys we write; it is exact.
 func jsonStringLen(s string) int {
 	var tmp [128]byte
 	if len(s) <= 60 {
-		return len(appendJSONString(tmp[:0], s))
+		return len(jsonscan.AppendString(tmp[:0], s))
 	}
-	return len(appendJSONString(nil, s))
+	return len(jsonscan.AppendString(nil, s))
 }
 
 // parseObject reads a JSON object into o, keeping member order (duplicate keys: the last value wins

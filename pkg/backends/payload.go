@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/bsbench/bs/pkg/internal/jsonscan"
 	"github.com/bsbench/bs/pkg/records"
 )
 
@@ -229,15 +230,15 @@ func (b *backend) chatBody(bl *builder, p *records.Prompt, msgs []records.Messag
 		a := append(o.arena, `[{"role":"user","content":[`...)
 		for _, img := range p.Images {
 			a = append(a, `{"type":"image_url","image_url":{"url":`...)
-			a = appendJSONString(a, img)
+			a = jsonscan.AppendString(a, img)
 			a = append(a, `}},`...)
 		}
 		a = append(a, `{"type":"text","text":`...)
-		a = appendJSONString(a, p.Text)
+		a = jsonscan.AppendString(a, p.Text)
 		o.arena = append(a, `}]}]`...)
 	default:
 		a := append(o.arena, `[{"role":"user","content":`...)
-		a = appendJSONString(a, p.Text)
+		a = jsonscan.AppendString(a, p.Text)
 		o.arena = append(a, `}]`...)
 	}
 	if err != nil {
@@ -268,7 +269,7 @@ func appendMessages(dst []byte, msgs []records.Message) ([]byte, error) {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, `{"role":`...)
-		dst = appendJSONString(dst, m.Role)
+		dst = jsonscan.AppendString(dst, m.Role)
 		dst = append(dst, `,"content":`...)
 		dst = appendCompact(dst, m.Content)
 		dst = append(dst, '}')

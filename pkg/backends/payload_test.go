@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bsbench/bs/pkg/internal/jsonscan"
 	"github.com/bsbench/bs/pkg/records"
 )
 
@@ -267,7 +268,7 @@ func TestPyFloat(t *testing.T) {
 
 func TestJSONString(t *testing.T) {
 	in := "a\"b\\c\n\r\t\b\f\x01<>&\u2028é\xff"
-	got := string(appendJSONString(nil, in))
+	got := string(jsonscan.AppendString(nil, in))
 	want := `"a\"b\\c\n\r\t\b\f\u0001<>&\u2028é\ufffd"`
 	if got != want {
 		t.Fatalf("got %s want %s", got, want)

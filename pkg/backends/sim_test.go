@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bsbench/bs/pkg/internal/jsonscan"
 	"github.com/bsbench/bs/pkg/records"
 	"github.com/bsbench/bs/pkg/sim"
 )
@@ -246,7 +247,7 @@ func TestSimMultiTurn(t *testing.T) {
 			t.Fatalf("%d bodies", len(bodies))
 		}
 		second := bodies[1].Body
-		wantMsgs := `"messages":[{"role":"user","content":"one"},{"role":"assistant","content":` + string(appendJSONString(nil, replies[0])) + `},{"role":"user","content":"two"}]`
+		wantMsgs := `"messages":[{"role":"user","content":"one"},{"role":"assistant","content":` + string(jsonscan.AppendString(nil, replies[0])) + `},{"role":"user","content":"two"}]`
 		if !strings.Contains(second, wantMsgs) || !strings.HasSuffix(second, `"stream_options":{"include_usage":true}}`) {
 			t.Errorf("second round body %s\nwant messages %s", second, wantMsgs)
 		}
