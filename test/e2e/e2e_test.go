@@ -36,51 +36,13 @@ func TestMain(m *testing.M) {
 
 func bin(name string) string { return filepath.Join(binDir, name) }
 
-// startSim runs bs-sim on a free loopback port and returns its base URL and a function that stops it
-// (flushing its logs); the test's cleanup stops it too.
+// startSim runs bs-sim (see testutil.StartSim) and returns its URL and a function that stops it.
 func startSim(t *testing.T, args ...string) (string, func()) {
 	t.Helper()
-	addrFile := filepath.Join(t.TempDir(), "addr")
-	cmd := exec.Command(bin("bs-sim"), append([]string{"--port", "0", "--addr-file", addrFile}, args...)...)
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var stopped bool
-	stop := func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cmd.Process.Signal(os.Interrupt)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	}
-	t.Cleanup(func() {
-		stop()
-		if t.Failed() {
-			t.Logf("bs-sim output:\n%s", logs.String())
-		}
-	})
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if b, err := os.ReadFile(addrFile); err == nil && len(b) > 0 {
-			return strings.TrimSpace(string(b)), stop
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("bs-sim did not start:\n%s", logs.String())
-	return "", nil
+	return testutil.StartSim(t, bin("bs-sim"), args...)
 }
 
-// stopSim ends every bs-sim started by the test so its truth log is complete.
+// readTruth reads a bs-sim truth log, by X-Request-Id.
 func readTruth(t *testing.T, path string) map[string]sim.TruthRecord {
 	t.Helper()
 	f, err := os.Open(path)

@@ -128,34 +128,8 @@ func startLlamaCpp(t *testing.T) string {
 // stops it.
 func startSim(t *testing.T, args ...string) string {
 	t.Helper()
-	addrFile := filepath.Join(t.TempDir(), "addr")
-	cmd := exec.Command(bin("bs-sim"), append([]string{"--port", "0", "--addr-file", addrFile}, args...)...)
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-		if t.Failed() {
-			t.Logf("bs-sim output:\n%s", logs.String())
-		}
-	})
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if b, err := os.ReadFile(addrFile); err == nil && len(b) > 0 {
-			return strings.TrimSpace(string(b))
-		}
-	}
-	t.Fatalf("bs-sim did not start:\n%s", logs.String())
-	return ""
+	url, _ := testutil.StartSim(t, bin("bs-sim"), args...)
+	return url
 }
 
 // run is the result of one bs-gen | bs-fire run, then bs-stat and bs-report.
