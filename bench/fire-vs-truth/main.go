@@ -405,17 +405,9 @@ func readTruth(path string) (map[string]sim.TruthRecord, error) {
 func readEvents(path string) (records.Header, []records.Event, records.Trailer, error) {
 	rd := records.NewReader[records.Event](records.StreamEvents, path)
 	defer rd.Close()
-	var evs []records.Event
-	for {
-		var ev records.Event
-		err := rd.Next(&ev)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return records.Header{}, nil, records.Trailer{}, err
-		}
-		evs = append(evs, ev)
+	evs, err := rd.All()
+	if err != nil {
+		return records.Header{}, nil, records.Trailer{}, err
 	}
 	if len(rd.Headers()) != 1 || len(rd.Trailers()) != 1 {
 		return records.Header{}, nil, records.Trailer{}, errors.New("events: want one header and one trailer")

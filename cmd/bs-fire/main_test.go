@@ -130,17 +130,9 @@ func runBin(t *testing.T, env []string, args ...string) result {
 func readEvents(t *testing.T, data string) (records.Header, []records.Event, []records.Trailer) {
 	t.Helper()
 	rd := records.NewReaderFrom[records.Event](records.StreamEvents, "out", strings.NewReader(data))
-	var evs []records.Event
-	for {
-		var ev records.Event
-		err := rd.Next(&ev)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("reading the events: %v", err)
-		}
-		evs = append(evs, ev)
+	evs, err := rd.All()
+	if err != nil {
+		t.Fatalf("reading the events: %v", err)
 	}
 	if len(rd.Headers()) != 1 {
 		t.Fatalf("%d headers in %q", len(rd.Headers()), data)

@@ -102,17 +102,9 @@ func readStream(t *testing.T, path string) (records.Header, []records.Prompt) {
 	t.Helper()
 	rd := records.NewReader[records.Prompt](records.StreamPrompts, path)
 	defer rd.Close()
-	var ps []records.Prompt
-	for {
-		var p records.Prompt
-		err := rd.Next(&p)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		ps = append(ps, p)
+	ps, err := rd.All()
+	if err != nil {
+		t.Fatal(err)
 	}
 	if len(rd.Headers()) != 1 {
 		t.Fatalf("%d headers", len(rd.Headers()))

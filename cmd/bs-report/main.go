@@ -10,7 +10,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -73,23 +72,18 @@ func readSummaries(files []string) ([]records.Summary, []string, error) {
 	var sums []records.Summary
 	var labels []string
 	for _, f := range files {
-		rd := records.NewReader[records.Summary](records.StreamSummary, f)
-		for {
-			var s records.Summary
-			err := rd.Next(&s)
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				return nil, nil, err
-			}
-			sums = append(sums, s)
-			label := ""
-			if len(files) > 1 {
-				label = filepath.Base(f)
-			}
+		got, err := records.NewReader[records.Summary](records.StreamSummary, f).All()
+		if err != nil {
+			return nil, nil, err
+		}
+		label := ""
+		if len(files) > 1 {
+			label = filepath.Base(f)
+		}
+		for range got {
 			labels = append(labels, label)
 		}
+		sums = append(sums, got...)
 	}
 	if len(sums) == 0 {
 		return nil, nil, fmt.Errorf("no summary in %v (is it bs-stat output?)", files)

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -25,17 +24,9 @@ func runStat(t *testing.T, args ...string) (int, string, string) {
 func readSummaries(t *testing.T, stream string) (records.Header, []records.Summary) {
 	t.Helper()
 	rd := records.NewReaderFrom[records.Summary](records.StreamSummary, "stdout", strings.NewReader(stream))
-	var sums []records.Summary
-	for {
-		var s records.Summary
-		err := rd.Next(&s)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		sums = append(sums, s)
+	sums, err := rd.All()
+	if err != nil {
+		t.Fatal(err)
 	}
 	if len(rd.Headers()) != 1 {
 		t.Fatalf("%d headers", len(rd.Headers()))

@@ -74,18 +74,11 @@ func isPromptStream(path string) (bool, error) {
 func ReadPromptStream(path string) ([]records.Prompt, error) {
 	rd := records.NewReader[records.Prompt](records.StreamPrompts, path)
 	defer rd.Close()
-	var out []records.Prompt
-	for {
-		var p records.Prompt
-		err := rd.Next(&p)
-		if err == io.EOF {
-			return out, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
+	out, err := rd.All()
+	if err != nil {
+		return nil, err
 	}
+	return out, nil
 }
 
 type customTurn struct {

@@ -182,17 +182,9 @@ func runStream(t *testing.T, r *Runner) (*Result, records.Header, []records.Even
 		t.Fatalf("Run: %v", err)
 	}
 	rd := records.NewReaderFrom[records.Event](records.StreamEvents, "out", &out)
-	var evs []records.Event
-	for {
-		var ev records.Event
-		err := rd.Next(&ev)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("reading the event stream back: %v", err)
-		}
-		evs = append(evs, ev)
+	evs, err := rd.All()
+	if err != nil {
+		t.Fatalf("reading the event stream back: %v", err)
 	}
 	if len(rd.Headers()) != 1 {
 		t.Fatalf("%d headers", len(rd.Headers()))

@@ -234,3 +234,20 @@ func TestWriterFlushMakesRecordsVisible(t *testing.T) {
 	}
 	f.Close()
 }
+
+// All returns every record in order, and on a malformed line the records before it with the error.
+func TestReaderAll(t *testing.T) {
+	in := `{"id":1,"text":"a","prompt_len":1,"output_len":1}
+{"id":2,"text":"b","prompt_len":1,"output_len":1}
+{"id":3,"text":"c","prompt_len":"x","output_len":1}
+`
+	ps, err := NewReaderFrom[Prompt](StreamPrompts, "p.jsonl", strings.NewReader(in)).All()
+	var de *DecodeError
+	if len(ps) != 2 || ps[0].ID != 1 || ps[1].ID != 2 || !errors.As(err, &de) || de.Line != 3 || de.Field != "prompt_len" {
+		t.Fatalf("All = %+v, %v", ps, err)
+	}
+	ps, err = NewReaderFrom[Prompt](StreamPrompts, "p.jsonl", strings.NewReader(in[:strings.LastIndex(in[:len(in)-1], "\n")+1])).All()
+	if err != nil || len(ps) != 2 {
+		t.Fatalf("All = %+v, %v", ps, err)
+	}
+}

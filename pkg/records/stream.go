@@ -105,6 +105,23 @@ func strictUnmarshal[T any](line []byte, v *T) error {
 	return nil
 }
 
+// All reads every remaining record into memory (for tests and small streams: records are read one at
+// a time with Next everywhere memory matters).
+func (r *Reader[T]) All() ([]T, error) {
+	var out []T
+	for {
+		var v T
+		err := r.Next(&v)
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+		out = append(out, v)
+	}
+}
+
 // Headers returns the headers read so far, one per input that had one.
 func (r *Reader[T]) Headers() []Header { return r.headers }
 

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"os/exec"
@@ -69,17 +68,9 @@ func readTruth(t *testing.T, path string) map[string]sim.TruthRecord {
 func readEvents(t *testing.T, path string) ([]records.Event, *records.Reader[records.Event]) {
 	t.Helper()
 	r := records.NewReader[records.Event](records.StreamEvents, path)
-	var evs []records.Event
-	for {
-		var e records.Event
-		err := r.Next(&e)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		evs = append(evs, e)
+	evs, err := r.All()
+	if err != nil {
+		t.Fatal(err)
 	}
 	return evs, r
 }

@@ -25,9 +25,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -211,17 +209,9 @@ func fire(t *testing.T, url, tok, backend string, stream bool) *run {
 func readEvents(t *testing.T, path string) ([]records.Event, records.Header) {
 	t.Helper()
 	rd := records.NewReader[records.Event](records.StreamEvents, path)
-	var evs []records.Event
-	for {
-		var e records.Event
-		err := rd.Next(&e)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		evs = append(evs, e)
+	evs, err := rd.All()
+	if err != nil {
+		t.Fatal(err)
 	}
 	var h records.Header
 	if hs := rd.Headers(); len(hs) > 0 {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -254,16 +253,9 @@ func readPrompts(t *testing.T, path string) []records.Prompt {
 	t.Helper()
 	rd := records.NewReader[records.Prompt](records.StreamPrompts, path)
 	defer rd.Close()
-	var ps []records.Prompt
-	for {
-		var p records.Prompt
-		err := rd.Next(&p)
-		if err == io.EOF {
-			return ps
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		ps = append(ps, p)
+	ps, err := rd.All()
+	if err != nil {
+		t.Fatal(err)
 	}
+	return ps
 }
