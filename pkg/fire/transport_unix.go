@@ -44,19 +44,9 @@ func rawRead(rc syscall.RawConn, limit int) (*[]byte, int, error) {
 	var n int
 	var rerr error
 	err := rc.Read(func(fd uintptr) bool {
-		bp = readBufPool.Get().(*[]byte)
-		for {
-			n, rerr = syscall.Read(int(fd), (*bp)[:limit])
-			if rerr != syscall.EINTR {
-				break
-			}
-		}
-		if rerr == syscall.EAGAIN || rerr == syscall.EWOULDBLOCK {
-			readBufPool.Put(bp)
-			bp = nil
-			return false // wait until readable, then call again
-		}
-		return true
+		var again bool
+		bp, n, rerr, again = readPooled(fd, limit)
+		return !again // again: wait until readable, then call again
 	})
 	switch {
 	case err != nil:
@@ -72,6 +62,23 @@ func rawRead(rc syscall.RawConn, limit int) (*[]byte, int, error) {
 	return bp, n, err
 }
 
+// readPooled makes one read(2) of up to limit bytes into a pooled buffer, repeated if a signal
+// interrupts it. again reports that nothing had arrived (EAGAIN); the buffer is then back in the pool.
+func readPooled(fd uintptr, limit int) (bp *[]byte, n int, rerr error, again bool) {
+	bp = readBufPool.Get().(*[]byte)
+	for {
+		n, rerr = syscall.Read(int(fd), (*bp)[:limit])
+		if rerr != syscall.EINTR {
+			break
+		}
+	}
+	if rerr == syscall.EAGAIN || rerr == syscall.EWOULDBLOCK {
+		readBufPool.Put(bp)
+		return nil, 0, nil, true
+	}
+	return bp, n, rerr, false
+}
+
 // streamRaw reads the body from its connection for stream, handing fn what each read(2) brings, inside
 // one RawConn.Read for the whole body (up to its end, an error, or fn returning false, which it
 // reports). After a read(2) that emptied the socket (it returned less than it could take) it waits for
@@ -85,17 +92,8 @@ func (b *rawBody) streamRaw(fn func([]byte) bool) (stopped bool) {
 	err := b.rc.Read(func(fd uintptr) bool {
 		for {
 			limit := b.readLimit()
-			bp := readBufPool.Get().(*[]byte)
-			var n int
-			var rerr error
-			for {
-				n, rerr = syscall.Read(int(fd), (*bp)[:limit])
-				if rerr != syscall.EINTR {
-					break
-				}
-			}
-			if rerr == syscall.EAGAIN || rerr == syscall.EWOULDBLOCK {
-				readBufPool.Put(bp)
+			bp, n, rerr, again := readPooled(fd, limit)
+			if again {
 				return false // wait until readable, then call again
 			}
 			var raw []byte
